@@ -1,0 +1,125 @@
+"""`segments`: the command line of the platform. Heavy imports happen inside each command."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date
+
+import click
+
+from orchestration.environment import configure_process
+
+DEMO_CUSTOMERS = 2000
+DEMO_DAYS = 120
+
+
+def _parse_day(_ctx, _param, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"expected YYYY-MM-DD, got {value!r}") from exc
+
+
+@click.group(help="Customer segmentation platform. Everything is written under $SEGMENTS_HOME (default ./data).")
+def main() -> None:
+    pass
+
+
+@main.command(help="Write a synthetic shop (events, customers, products, campaigns) into the landing zone.")
+@click.option("--customers", type=click.IntRange(min=1), default=DEMO_CUSTOMERS, show_default=True)
+@click.option("--days", type=click.IntRange(min=1), default=DEMO_DAYS, show_default=True)
+@click.option("--start", callback=_parse_day, help="First day (YYYY-MM-DD); default: DAYS days before today.")
+@click.option("--seed", type=int, default=42, show_default=True)
+def generate(customers: int, days: int, start: date | None, seed: int) -> None:
+    from shop.simulator import generate as generate_shop
+
+    home = configure_process()
+    summary = generate_shop(home, customers=customers, days=days, start=start, seed=seed)
+    click.echo(
+        f"generated {summary['events']:,} events for {summary['customers']:,} customers, "
+        f"{summary['start']} .. {summary['end']} -> {home.landing}"
+    )
+
+
+@main.command(name="import", help="Map a foreign file onto the event contract and land it.")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--mapping", required=True, help="Shipped mapping name (cdnow, online_retail, rees46) or a YAML file.")
+def import_(path: str, mapping: str) -> None:
+    from shop.importers import import_file
+
+    home = configure_process()
+    report = import_file(path, mapping, home)
+    click.echo(report.describe())
+    if not report.reconciles:
+        raise click.ClickException("read != accepted + quarantined: refusing to call this import good")
+
+
+@main.command(help="Materialize every asset for a partition range, as a scheduled run or UI backfill would.")
+@click.option("--start", callback=_parse_day, help="First day; default: the first landed day.")
+@click.option("--end", callback=_parse_day, help="Last day (inclusive); default: START, or the last landed day.")
+@click.option("--all", "all_days", is_flag=True, help="Every landed day.")
+def run(start: date | None, end: date | None, all_days: bool) -> None:
+    from orchestration.partitions import landing_days
+    from orchestration.runner import run_range
+
+    home = configure_process()
+    days = landing_days(home.landing / "events")
+    if all_days or start is None:
+        if not days:
+            raise click.ClickException(f"nothing landed under {home.landing / 'events'}: run `segments generate` or `segments import`")
+        start = start or days[0]
+        end = end or days[-1]
+    end = end or start
+    summary = run_range(start, end, home)
+    click.echo(f"run {summary.run_id}: {'ok' if summary.success else 'FAILED'} in {summary.seconds:.0f}s ({start} .. {end})")
+    if not summary.success:
+        sys.exit(1)
+
+
+@main.command(help="Generate a small shop, run all its days, and print what was built and where.")
+@click.option("--customers", type=click.IntRange(min=1), default=DEMO_CUSTOMERS, show_default=True)
+@click.option("--days", type=click.IntRange(min=1), default=DEMO_DAYS, show_default=True)
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.pass_context
+def demo(ctx: click.Context, customers: int, days: int, seed: int) -> None:
+    from orchestration.summary import describe_home
+
+    ctx.invoke(generate, customers=customers, days=days, start=None, seed=seed)
+    ctx.invoke(run, start=None, end=None, all_days=True)
+    click.echo(describe_home(configure_process()))
+
+
+@main.command(help="What the home holds: tables, row counts, paths.")
+def status() -> None:
+    from orchestration.summary import describe_home
+
+    click.echo(describe_home(configure_process()))
+
+
+@main.command(help="Open the Dagster UI on this home (localhost only).")
+@click.option("--port", type=int, default=3000, show_default=True)
+def ui(port: int) -> None:
+    from orchestration.resources import REPO_ROOT
+
+    configure_process()
+    dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
+    os.execv(dagster, [dagster, "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)])
+
+
+@main.command(name="mlflow", help="Open the MLflow UI on this home's tracking store (localhost only).")
+@click.option("--port", type=int, default=5000, show_default=True)
+def mlflow_ui(port: int) -> None:
+    home = configure_process()
+    os.environ["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
+    mlflow = os.path.join(os.path.dirname(sys.executable), "mlflow")
+    args = [mlflow, "server", "--backend-store-uri", home.mlflow_uri, "--default-artifact-root", str(home.mlflow_artifacts),
+            "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    subprocess.run(args, check=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,15 @@
+"""Dagster entry point: everything under defs/, plus the resources they share."""
+
+from pathlib import Path
+
+import dagster as dg
+
+from orchestration.environment import configure_process
+from orchestration.resources import dbt_cli
+
+configure_process()
+
+defs = dg.Definitions.merge(
+    dg.load_from_defs_folder(project_root=Path(__file__).resolve().parent.parent),
+    dg.Definitions(resources={"dbt": dbt_cli()}, executor=dg.in_process_executor),
+)

@@ -1,0 +1,45 @@
+"""dbt models as Dagster assets: the daily-partitioned (incremental) ones and the rest."""
+
+from __future__ import annotations
+
+import json
+
+import dagster as dg
+from dagster_dbt import DbtCliResource, dbt_assets
+
+from orchestration.partitions import daily_partitions, dbt_window_vars, window_dates
+from orchestration.resources import WAREHOUSE_POOL, dbt_project
+from orchestration.defs.dbt.translator import SegmentsDbtTranslator
+
+PARTITIONED = "tag:partitioned"
+translator = SegmentsDbtTranslator()
+
+
+def _stream(dbt: DbtCliResource, context, args: list[str]):
+    return dbt.cli(args, context=context).stream().fetch_row_counts().fetch_column_metadata()
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    select=PARTITIONED,
+    name="dbt_daily_models",
+    partitions_def=daily_partitions(),
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    dagster_dbt_translator=translator,
+    pool=WAREHOUSE_POOL,
+)
+def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    first, last = window_dates(*context.partition_time_window)
+    context.log.info(f"dbt window {first}..{last}")
+    yield from _stream(dbt, context, ["build", "--vars", json.dumps(dbt_window_vars(first, last))])
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    exclude=PARTITIONED,
+    name="dbt_reference_models",
+    dagster_dbt_translator=translator,
+    pool=WAREHOUSE_POOL,
+)
+def dbt_reference_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    yield from _stream(dbt, context, ["build"])

@@ -1,0 +1,18 @@
+"""The daily pipeline job over every asset, and its schedule."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.partitions import daily_partitions
+
+RUNNABLE = dg.AssetSelection.all() - dg.AssetSelection.key_prefixes(["landing"])
+
+daily_pipeline = dg.define_asset_job(
+    name="daily_pipeline",
+    selection=RUNNABLE,
+    partitions_def=daily_partitions(),
+    description="Landing -> lake -> dbt staging/intermediate/marts for a daily partition range, as one run.",
+)
+
+daily_schedule = dg.build_schedule_from_partitioned_job(daily_pipeline, hour_of_day=2, minute_of_hour=0)

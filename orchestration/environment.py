@@ -1,0 +1,38 @@
+"""Process-wide settings every entry point (CLI, `dagster dev`, tests) applies before work starts."""
+
+from __future__ import annotations
+
+import os
+
+import yaml
+
+from shop.home import HOME_ENV, Home
+
+DAGSTER_INSTANCE = {
+    "telemetry": {"enabled": False},
+    # one slot per pool: every DuckDB writer shares the pool "duckdb_warehouse"
+    "concurrency": {"pools": {"default_limit": 1}},
+    "run_coordinator": {
+        "module": "dagster.core.run_coordinator",
+        "class": "QueuedRunCoordinator",
+        "config": {"max_concurrent_runs": 1},
+    },
+}
+
+
+def configure_process(home: Home | None = None) -> Home:
+    """Pin the home as an absolute path for subprocesses (dbt), switch off telemetry, set DAGSTER_HOME."""
+    home = (home or Home.from_env()).ensure()
+    os.environ[HOME_ENV] = str(home.root)
+    os.environ["DAGSTER_HOME"] = str(home.dagster_home)
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("MLFLOW_UV_AUTO_DETECT", "false")
+    write_instance_config(home)
+    return home
+
+
+def write_instance_config(home: Home) -> None:
+    config_path = home.dagster_home / "dagster.yaml"
+    if not config_path.exists():
+        config_path.write_text(yaml.safe_dump(DAGSTER_INSTANCE, sort_keys=False))

@@ -1,0 +1,73 @@
+"""The daily partitioning every time-based asset shares, and pure helpers around it."""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import dagster as dg
+
+from shop.home import Home
+
+START_ENV = "SEGMENTS_PARTITIONS_START"
+FALLBACK_START = date(2025, 1, 1)
+_DAY_FOLDER = re.compile(r"^event_date=(\d{4}-\d{2}-\d{2})$")
+
+
+def landing_days(landing_events: Path) -> list[date]:
+    """Days that have a landing folder, sorted."""
+    if not landing_events.is_dir():
+        return []
+    days = []
+    for child in landing_events.iterdir():
+        match = _DAY_FOLDER.match(child.name)
+        if match and child.is_dir():
+            days.append(date.fromisoformat(match.group(1)))
+    return sorted(days)
+
+
+def partitions_start(home: Home, env: dict[str, str] | None = None) -> date:
+    """First daily partition: explicit setting, else the earliest landed day, else a fixed default."""
+    env = os.environ if env is None else env
+    if env.get(START_ENV):
+        return date.fromisoformat(env[START_ENV])
+    days = landing_days(home.landing / "events")
+    return days[0] if days else FALLBACK_START
+
+
+def daily_partitions(home: Home | None = None) -> dg.DailyPartitionsDefinition:
+    start = partitions_start(home or Home.from_env())
+    return dg.DailyPartitionsDefinition(start_date=start.isoformat(), end_offset=0)
+
+
+def window_dates(start: datetime | date, end_exclusive: datetime | date) -> tuple[date, date]:
+    """A Dagster time window [start, end) as inclusive dates [first, last]."""
+    first = start.date() if isinstance(start, datetime) else start
+    stop = end_exclusive.date() if isinstance(end_exclusive, datetime) else end_exclusive
+    last = stop - timedelta(days=1)
+    if last < first:
+        raise ValueError(f"empty partition window {first}..{stop}")
+    return first, last
+
+
+def dbt_window_vars(first: date, last: date) -> dict[str, str]:
+    """dbt --vars for a daily window, both ends inclusive."""
+    if last < first:
+        raise ValueError(f"max_date {last} is before min_date {first}")
+    return {"min_date": first.isoformat(), "max_date": last.isoformat()}
+
+
+def partition_keys(first: date, last: date) -> list[str]:
+    return [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
+
+
+def range_tags(first: date, last: date) -> dict[str, str]:
+    """The tags Dagster uses for a single-run backfill of a partition range."""
+    if last < first:
+        raise ValueError(f"end {last} is before start {first}")
+    return {
+        "dagster/asset_partition_range_start": first.isoformat(),
+        "dagster/asset_partition_range_end": last.isoformat(),
+    }

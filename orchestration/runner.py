@@ -1,0 +1,65 @@
+"""Run the daily pipeline for a partition range in this process, on the instance under the home."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import date
+
+import dagster as dg
+
+from orchestration.environment import configure_process
+from orchestration.partitions import range_tags
+from orchestration.resources import DBT_PROJECT_DIR, dbt_executable, dbt_project
+from shop.home import Home
+
+JOB_NAME = "daily_pipeline"
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    success: bool
+    seconds: float
+    first: date
+    last: date
+    steps: list[str] = field(default_factory=list)
+
+
+def _manifest_is_stale() -> bool:
+    manifest = dbt_project.manifest_path
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    sources = [p for p in DBT_PROJECT_DIR.rglob("*") if p.suffix in {".sql", ".yml", ".yaml"} and "target" not in p.parts]
+    return any(p.stat().st_mtime > built for p in sources)
+
+
+def ensure_dbt_manifest() -> None:
+    """`dbt parse` when the project changed since the last manifest (what `dagster dev` does for itself)."""
+    if not _manifest_is_stale():
+        return
+    subprocess.run(
+        [dbt_executable(), "parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def run_range(first: date, last: date, home: Home | None = None) -> RunSummary:
+    home = configure_process(home)
+    ensure_dbt_manifest()
+    from orchestration.definitions import defs  # after the environment is set: partitions read the home
+
+    job = defs.resolve_job_def(JOB_NAME)
+    started = time.monotonic()
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(instance=instance, tags=range_tags(first, last), raise_on_error=False)
+    steps = [e.step_key for e in result.all_events if e.event_type_value == "STEP_SUCCESS" and e.step_key]
+    if not result.success:
+        failure = next((e for e in result.all_events if e.event_type_value == "STEP_FAILURE"), None)
+        message = failure.message if failure else "run failed"
+        print(f"run {result.run_id} failed: {message}", file=sys.stderr)
+    return RunSummary(result.run_id, result.success, time.monotonic() - started, first, last, steps)

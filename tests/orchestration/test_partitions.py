@@ -1,0 +1,59 @@
+from datetime import date, datetime, timezone
+
+import pytest
+
+from orchestration.partitions import (
+    START_ENV,
+    dbt_window_vars,
+    landing_days,
+    partition_keys,
+    partitions_start,
+    range_tags,
+    window_dates,
+)
+from shop.home import Home
+
+
+def test_window_dates_turn_an_exclusive_end_into_an_inclusive_last_day():
+    start = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    end = datetime(2026, 3, 4, tzinfo=timezone.utc)
+    assert window_dates(start, end) == (date(2026, 3, 1), date(2026, 3, 3))
+
+
+def test_a_single_day_window():
+    assert window_dates(date(2026, 3, 1), date(2026, 3, 2)) == (date(2026, 3, 1), date(2026, 3, 1))
+
+
+def test_an_empty_window_is_an_error():
+    with pytest.raises(ValueError):
+        window_dates(date(2026, 3, 2), date(2026, 3, 2))
+
+
+def test_dbt_vars_are_inclusive_iso_dates():
+    assert dbt_window_vars(date(2026, 1, 30), date(2026, 2, 2)) == {"min_date": "2026-01-30", "max_date": "2026-02-02"}
+    with pytest.raises(ValueError):
+        dbt_window_vars(date(2026, 2, 2), date(2026, 1, 30))
+
+
+def test_partition_keys_cover_the_range():
+    assert partition_keys(date(2026, 2, 27), date(2026, 3, 1)) == ["2026-02-27", "2026-02-28", "2026-03-01"]
+
+
+def test_range_tags_for_a_single_run_backfill():
+    assert range_tags(date(2026, 1, 1), date(2026, 1, 31)) == {
+        "dagster/asset_partition_range_start": "2026-01-01",
+        "dagster/asset_partition_range_end": "2026-01-31",
+    }
+    with pytest.raises(ValueError):
+        range_tags(date(2026, 1, 2), date(2026, 1, 1))
+
+
+def test_partitions_start_from_setting_then_landing_then_default(tmp_path):
+    home = Home(tmp_path)
+    assert partitions_start(home, env={START_ENV: "2024-05-06"}) == date(2024, 5, 6)
+    assert partitions_start(home, env={}) == date(2025, 1, 1)
+    for day in ("2026-02-03", "2026-01-09"):
+        home.landing_events_day(day).mkdir(parents=True)
+    (home.landing / "events" / "not_a_day").mkdir()
+    assert landing_days(home.landing / "events") == [date(2026, 1, 9), date(2026, 2, 3)]
+    assert partitions_start(home, env={}) == date(2026, 1, 9)
