@@ -10,13 +10,8 @@ from shop.home import HOME_ENV, Home
 
 DAGSTER_INSTANCE = {
     "telemetry": {"enabled": False},
-    # one slot per pool: every DuckDB writer shares the pool "duckdb_warehouse"
-    "concurrency": {"pools": {"default_limit": 1}},
-    "run_coordinator": {
-        "module": "dagster.core.run_coordinator",
-        "class": "QueuedRunCoordinator",
-        "config": {"max_concurrent_runs": 1},
-    },
+    # One run at a time, and one slot per pool: every DuckDB writer shares the pool "duckdb_warehouse".
+    "concurrency": {"runs": {"max_concurrent_runs": 1}, "pools": {"default_limit": 1}},
 }
 
 
@@ -33,6 +28,8 @@ def configure_process(home: Home | None = None) -> Home:
 
 
 def write_instance_config(home: Home) -> None:
+    """The instance settings are the platform's: rewritten when they differ."""
     config_path = home.dagster_home / "dagster.yaml"
-    if not config_path.exists():
-        config_path.write_text(yaml.safe_dump(DAGSTER_INSTANCE, sort_keys=False))
+    wanted = yaml.safe_dump(DAGSTER_INSTANCE, sort_keys=False)
+    if not config_path.exists() or config_path.read_text() != wanted:
+        config_path.write_text(wanted)

@@ -16,6 +16,8 @@ from orchestration.resources import DBT_PROJECT_DIR, dbt_executable, dbt_project
 from shop.home import Home
 
 JOB_NAME = "daily_pipeline"
+# Step starts, successes, failures and asset materializations: progress without the engine's debug chatter.
+QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 
 @dataclass
@@ -41,11 +43,13 @@ def ensure_dbt_manifest() -> None:
     """`dbt parse` when the project changed since the last manifest (what `dagster dev` does for itself)."""
     if not _manifest_is_stale():
         return
-    subprocess.run(
+    result = subprocess.run(
         [dbt_executable(), "parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
-        check=True,
-        stdout=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
     )
+    if result.returncode != 0:
+        raise RuntimeError(f"dbt parse failed for {DBT_PROJECT_DIR}:\n{result.stdout[-3000:]}{result.stderr[-2000:]}")
 
 
 def run_range(first: date, last: date, home: Home | None = None) -> RunSummary:
@@ -56,7 +60,9 @@ def run_range(first: date, last: date, home: Home | None = None) -> RunSummary:
     job = defs.resolve_job_def(JOB_NAME)
     started = time.monotonic()
     with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, tags=range_tags(first, last), raise_on_error=False)
+        result = job.execute_in_process(
+            instance=instance, tags=range_tags(first, last), run_config=QUIET_LOGS, raise_on_error=False
+        )
     steps = [e.step_key for e in result.all_events if e.event_type_value == "STEP_SUCCESS" and e.step_key]
     if not result.success:
         failure = next((e for e in result.all_events if e.event_type_value == "STEP_FAILURE"), None)

@@ -1,23 +1,21 @@
 """dbt models as Dagster assets: the daily-partitioned (incremental) ones and the rest."""
 
-from __future__ import annotations
-
 import json
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.partitions import daily_partitions, dbt_window_vars, window_dates
-from orchestration.resources import WAREHOUSE_POOL, dbt_project
+from orchestration.resources import WAREHOUSE_POOL, current_home, dbt_project
+from orchestration.defs.dbt.table_metadata import with_table_metadata
 from orchestration.defs.dbt.translator import SegmentsDbtTranslator
 
 PARTITIONED = "tag:partitioned"
 translator = SegmentsDbtTranslator()
 
-
-def _stream(dbt: DbtCliResource, context, args: list[str]):
-    return dbt.cli(args, context=context).stream().fetch_row_counts().fetch_column_metadata()
-
+def _stream(dbt: DbtCliResource, context: dg.AssetExecutionContext, args: list[str]):
+    events = dbt.cli(args, context=context).stream()
+    return with_table_metadata(events, current_home().warehouse, context.assets_def.keys_by_output_name.__getitem__)
 
 @dbt_assets(
     manifest=dbt_project.manifest_path,
@@ -32,7 +30,6 @@ def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     first, last = window_dates(*context.partition_time_window)
     context.log.info(f"dbt window {first}..{last}")
     yield from _stream(dbt, context, ["build", "--vars", json.dumps(dbt_window_vars(first, last))])
-
 
 @dbt_assets(
     manifest=dbt_project.manifest_path,

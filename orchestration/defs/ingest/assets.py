@@ -1,7 +1,5 @@
 """Landing files (external, written by the shop, importers or other systems) and their validated lake copy."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from orchestration.partitions import daily_partitions, window_dates
@@ -21,7 +19,6 @@ landing_dimensions = [
     for name in DIMENSIONS
 ]
 
-
 def _report_metadata(report) -> dict:
     return {
         "rows_read": report.read,
@@ -31,7 +28,6 @@ def _report_metadata(report) -> dict:
         "quarantine_reasons": dg.MetadataValue.json(dict(report.reasons)),
         "files": len(report.files),
     }
-
 
 @dg.asset(
     key=["lake", "events"],
@@ -46,7 +42,6 @@ def lake_events(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     first, last = window_dates(*context.partition_time_window)
     report = loader.load_events(current_home(), first, last)
     return dg.MaterializeResult(metadata=_report_metadata(report))
-
 
 @dg.multi_asset(
     specs=[dg.AssetSpec(key=["lake", name], deps=[["landing", name]], group_name="ingest") for name in DIMENSIONS],
