@@ -1,0 +1,56 @@
+{#- Keys of the marts: the customer_id when an event carries one, else 'anon:<anonymous_id>'. -#}
+{% macro visitor_key(customer_col, anonymous_col) -%}
+    case when {{ customer_col }} is not null then {{ customer_col }} else {{ anonymous_key(anonymous_col) }} end
+{%- endmacro %}
+
+{% macro anonymous_key(anonymous_col) -%}
+    {{ dbt.concat(["'anon:'", anonymous_col]) }}
+{%- endmacro %}
+
+{% macro is_anonymous_key(key_col) -%}
+    ({{ key_col }} like 'anon:%')
+{%- endmacro %}
+
+{#- Before the window's batch replaces it: drop rows still keyed by an anonymous visitor whose
+    link to a customer was made in this window, wherever they are (their days outside the window
+    come back re-keyed in the batch). -#}
+{% macro delete_rekeyed_anonymous_rows() %}
+    {% if is_incremental() %}
+        delete from {{ this }}
+        where customer_id in (
+            select {{ anonymous_key('anonymous_id') }}
+            from {{ ref('int_identity_map') }}
+            where linked_date between {{ window_min() }} and {{ window_max() }}
+        )
+    {% endif %}
+{% endmacro %}
+
+{#-
+  Point-in-time identity for the feature marts. `contributions` has visitor_key, from_date and
+  to_date (exclusive, NULL = open-ended): a row of activity counts for the key from from_date
+  until to_date. An anonymous visitor linked to a customer on linked_date counts as itself
+  before that day and as the customer from that day on, so a snapshot never uses a link made
+  after its as_of_date. Other columns are carried through.
+-#}
+{% macro split_at_identity_link(contributions, links, carried) %}
+    select
+        c.visitor_key as feature_key,
+        c.from_date,
+        case when l.linked_date is not null and (c.to_date is null or l.linked_date < c.to_date)
+             then l.linked_date else c.to_date end as to_date,
+        {% for column in carried %}c.{{ column }}{{ ', ' if not loop.last }}{% endfor %}
+    from {{ contributions }} as c
+    left join {{ links }} as l on l.visitor_key = c.visitor_key
+    where l.linked_date is null or l.linked_date > c.from_date
+
+    union all
+
+    select
+        l.linked_customer_id as feature_key,
+        case when l.linked_date > c.from_date then l.linked_date else c.from_date end as from_date,
+        c.to_date,
+        {% for column in carried %}c.{{ column }}{{ ', ' if not loop.last }}{% endfor %}
+    from {{ contributions }} as c
+    inner join {{ links }} as l on l.visitor_key = c.visitor_key
+    where c.to_date is null or l.linked_date < c.to_date
+{% endmacro %}

@@ -1,0 +1,51 @@
+{#-
+  The daily-partition window every `partitioned` model builds: [min_date, max_date], inclusive.
+
+  Both come from --vars; when either is missing it defaults to the first / last day that has a
+  folder under lake/events (a loaded day always has a file, maybe empty), so a plain
+  `dbt build` covers the whole lake.
+-#}
+
+{% macro window_bounds() %}
+    {%- set min_var = var('min_date', none) -%}
+    {%- set max_var = var('max_date', none) -%}
+    {%- if min_var and max_var -%}
+        {%- set bounds = [min_var | string, max_var | string] -%}
+    {%- elif not execute -%}
+        {%- set bounds = ['1970-01-01', '1970-01-01'] -%}
+    {%- else -%}
+        {%- set lake = lake_day_range() -%}
+        {%- set bounds = [(min_var or lake[0]) | string, (max_var or lake[1]) | string] -%}
+    {%- endif -%}
+    {%- for value in bounds -%}
+        {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', value) -%}
+            {{ exceptions.raise_compiler_error("min_date / max_date must be YYYY-MM-DD, got '" ~ value ~ "'") }}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if bounds[1] < bounds[0] -%}
+        {{ exceptions.raise_compiler_error("max_date " ~ bounds[1] ~ " is before min_date " ~ bounds[0]) }}
+    {%- endif -%}
+    {{ return(bounds) }}
+{% endmacro %}
+
+{% macro window_min() -%}{{ date_literal(window_bounds()[0]) }}{%- endmacro %}
+{% macro window_max() -%}{{ date_literal(window_bounds()[1]) }}{%- endmacro %}
+
+{#- First day of the window shifted by `days` (negative = earlier), as a SQL date expression. -#}
+{% macro window_min_plus(days) -%}
+    {{ dbt.cast(dbt.dateadd('day', days, window_min()), api.Column.translate_type('date')) }}
+{%- endmacro %}
+
+{% macro date_literal(value) -%}
+    {{ dbt.cast("'" ~ value ~ "'", api.Column.translate_type('date')) }}
+{%- endmacro %}
+
+{% macro date_add_days(expr, days) -%}
+    {{ dbt.cast(dbt.dateadd('day', days, expr), api.Column.translate_type('date')) }}
+{%- endmacro %}
+
+{#- Every day of the window, one row each, column `as_of_date`. -#}
+{% macro window_days() %}
+    select {{ dbt.cast('date_day', api.Column.translate_type('date')) }} as as_of_date
+    from ({{ dbt.date_spine('day', window_min(), date_add_days(window_max(), 1)) }}) as spine
+{% endmacro %}

@@ -1,0 +1,166 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='window_replace',
+        window_column='session_date',
+        unique_key=['session_key', 'session_date'],
+        on_schema_change='fail',
+        tags=['partitioned'],
+    )
+}}
+
+{#-
+  Sessions of on-site events (everything but email_open, email_click and push_open, which happen
+  in the mail or push client). A session_id sent with the event is used as is (it is taken to be unique across
+  visitors). Events without one are grouped per device (anonymous_id, else customer_id): a gap of
+  more than session_timeout_minutes starts a new session. Derived sessions never cross UTC
+  midnight, and a sent session spanning midnight counts once per day, so each day can be
+  rebuilt alone. A session belongs to the visitor key of its first event.
+-#}
+
+{%- set string = api.Column.translate_type('string') -%}
+{%- set timeout_seconds = (var('session_timeout_minutes') | int) * 60 -%}
+
+with events as (
+
+    select
+        event_id,
+        event_ts,
+        event_date,
+        event_type,
+        customer_id,
+        anonymous_id,
+        session_id,
+        dwell_seconds,
+        device_type,
+        coalesce(anonymous_id, customer_id) as device_key,
+        {{ visitor_key('customer_id', 'anonymous_id') }} as visitor_key
+    from {{ ref('stg_events') }}
+    where event_date between {{ window_min() }} and {{ window_max() }}
+      and event_type not in ('email_open', 'email_click', 'push_open')
+
+),
+
+unsent as (
+
+    select
+        events.*,
+        lag(event_ts) over (partition by device_key, event_date order by event_ts, event_id) as previous_ts
+    from events
+    where session_id is null
+
+),
+
+numbered as (
+
+    select
+        unsent.*,
+        sum(
+            case
+                when previous_ts is null then 1
+                when {{ dbt.datediff('previous_ts', 'event_ts', 'second') }} > {{ timeout_seconds }} then 1
+                else 0
+            end
+        ) over (partition by device_key, event_date order by event_ts, event_id rows between unbounded preceding and current row) as session_number
+    from unsent
+
+),
+
+keyed as (
+
+    select
+        {{ dbt.concat(["'derived:'", 'device_key', "':'", dbt.cast('event_date', string), "':'", dbt.cast('session_number', string)]) }} as session_key,
+        false as has_sent_session_id,
+        event_id, event_ts, event_date, event_type, customer_id, anonymous_id, dwell_seconds, device_type, device_key, visitor_key
+    from numbered
+
+    union all
+
+    select
+        session_id as session_key,
+        true as has_sent_session_id,
+        event_id, event_ts, event_date, event_type, customer_id, anonymous_id, dwell_seconds, device_type, device_key, visitor_key
+    from events
+    where session_id is not null
+
+),
+
+ordered as (
+
+    select
+        keyed.*,
+        row_number() over (partition by session_key, event_date order by event_ts, event_id) as position,
+        row_number() over (
+            partition by session_key, event_date
+            order by case when device_type is null then 1 else 0 end, event_ts, event_id
+        ) as device_position
+    from keyed
+
+),
+
+facts as (
+
+    select
+        session_key,
+        event_date as session_date,
+        min(event_ts) as session_start,
+        max(event_ts) as session_end,
+        max(customer_id) as customer_id,
+        min(anonymous_id) as anonymous_id,
+        {{ dbt.bool_or("has_sent_session_id") }} as has_sent_session_id,
+        count(*) as events,
+        count(case when event_type = 'page_view' then 1 end) as page_views,
+        count(case when event_type = 'product_view' then 1 end) as product_views,
+        count(case when event_type = 'search' then 1 end) as searches,
+        coalesce(sum(dwell_seconds), 0) as dwell_seconds,
+        count(case when event_type = 'add_to_cart' then 1 end) as cart_adds,
+        count(case when event_type = 'remove_from_cart' then 1 end) as cart_removes,
+        count(case when event_type = 'begin_checkout' then 1 end) as checkouts,
+        count(case when event_type = 'purchase' then 1 end) as purchase_events
+    from ordered
+    group by session_key, event_date
+
+),
+
+first_event as (
+
+    select session_key, event_date as session_date, visitor_key, device_key
+    from ordered where position = 1
+
+),
+
+first_device as (
+
+    select session_key, event_date as session_date, device_type
+    from ordered where device_position = 1
+
+)
+
+select
+    facts.session_key,
+    facts.session_date,
+    first_event.visitor_key,
+    first_event.device_key,
+    facts.customer_id,
+    facts.anonymous_id,
+    facts.has_sent_session_id,
+    facts.session_start,
+    facts.session_end,
+    {{ dbt.datediff('facts.session_start', 'facts.session_end', 'second') }} as duration_seconds,
+    facts.events,
+    facts.page_views,
+    facts.product_views,
+    facts.searches,
+    facts.dwell_seconds,
+    facts.cart_adds,
+    facts.cart_removes,
+    facts.checkouts,
+    facts.purchase_events,
+    facts.purchase_events > 0 as has_purchase,
+    facts.cart_adds > 0 and facts.purchase_events = 0 as is_abandoned,
+    first_device.device_type
+from facts
+inner join first_event
+    on first_event.session_key = facts.session_key and first_event.session_date = facts.session_date
+inner join first_device
+    on first_device.session_key = facts.session_key and first_device.session_date = facts.session_date

@@ -1,0 +1,61 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='window_replace',
+        window_column='activity_date',
+        also_replace_keys=['customer_id', 'activity_date'],
+        unique_key=['customer_id', 'activity_date', 'category'],
+        on_schema_change='fail',
+        tags=['partitioned'],
+        pre_hook="{{ delete_rekeyed_anonymous_rows() }}",
+    )
+}}
+
+{#- Category interest per customer and day: int_visitor_category_daily through the current
+    identity map, with the same window replacement and re-keying as customer_daily_activity. -#}
+
+with identity_map as (
+
+    select {{ anonymous_key('anonymous_id') }} as visitor_key, customer_id, linked_date
+    from {{ ref('int_identity_map') }}
+
+),
+
+visitor_days as (
+
+    select * from {{ ref('int_visitor_category_daily') }}
+    where activity_date between {{ window_min() }} and {{ window_max() }}
+
+{% if is_incremental() %}
+
+    union all
+
+    select outside.*
+    from {{ ref('int_visitor_category_daily') }} as outside
+    inner join (
+        select distinct activity.activity_date, new_links.customer_id
+        from {{ ref('int_visitor_category_daily') }} as activity
+        inner join identity_map as new_links on new_links.visitor_key = activity.visitor_key
+        where new_links.linked_date between {{ window_min() }} and {{ window_max() }}
+          and activity.activity_date not between {{ window_min() }} and {{ window_max() }}
+    ) as rekey
+        on rekey.activity_date = outside.activity_date
+    left join identity_map on identity_map.visitor_key = outside.visitor_key
+    where coalesce(identity_map.customer_id, outside.visitor_key) = rekey.customer_id
+
+{% endif %}
+
+)
+
+select
+    coalesce(identity_map.customer_id, visitor_days.visitor_key) as customer_id,
+    visitor_days.activity_date,
+    visitor_days.category,
+    cast(sum(visitor_days.product_views) as {{ api.Column.translate_type('bigint') }}) as product_views,
+    cast(sum(visitor_days.cart_adds) as {{ api.Column.translate_type('bigint') }}) as cart_adds,
+    cast(sum(visitor_days.orders) as {{ api.Column.translate_type('bigint') }}) as orders,
+    cast(sum(visitor_days.units) as {{ api.Column.translate_type('bigint') }}) as units,
+    cast(round(sum(visitor_days.revenue), 6) as {{ api.Column.translate_type('double') }}) as revenue
+from visitor_days
+left join identity_map on identity_map.visitor_key = visitor_days.visitor_key
+group by 1, 2, 3

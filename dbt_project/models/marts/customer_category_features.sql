@@ -1,0 +1,189 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='window_replace',
+        window_column='as_of_date',
+        unique_key=['customer_id', 'as_of_date', 'category'],
+        on_schema_change='fail',
+        tags=['partitioned'],
+        post_hook="{{ delete_expired_snapshots(this) }}",
+    )
+}}
+
+{#-
+  Point-in-time category interest: one row per (customer, as_of_date, category) for every day of
+  the window and every category the customer touched in the 90 days up to as_of_date.
+  Categories are data (any shop's), never columns.
+
+  Built from the last 90 days of per-visitor category activity only. Each day of activity
+  counts for a horizon (30 or 90 days) from its day until the horizon ends; as a change list
+  (+ when it starts counting, - when it stops) summed cumulatively over the window's days, the
+  cost is linear in the activity read, whatever the window's length. Anonymous activity counts
+  for the customer it is linked to from the link's day on, not before (split_at_identity_link).
+-#}
+
+{%- set metrics = ['product_views', 'cart_adds', 'orders', 'units', 'revenue'] -%}
+{%- set horizons = [30, 90] -%}
+{%- set double = api.Column.translate_type('double') -%}
+{%- set bigint = api.Column.translate_type('bigint') -%}
+
+with links as (
+
+    select {{ anonymous_key('anonymous_id') }} as visitor_key, customer_id as linked_customer_id, linked_date
+    from {{ ref('int_identity_map') }}
+
+),
+
+recent as (
+
+    select * from {{ ref('int_visitor_category_daily') }}
+    where activity_date between {{ window_min_plus(-89) }} and {{ window_max() }}
+
+),
+
+contributions as (
+
+    {%- for horizon in horizons %}
+    select
+        visitor_key,
+        category,
+        {{ horizon }} as horizon,
+        activity_date as from_date,
+        {{ date_add_days('activity_date', horizon) }} as to_date,
+        {{ metrics | join(', ') }}
+    from recent
+    where activity_date > {{ window_min_plus(-horizon) }}
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+
+),
+
+segments as (
+
+    {{ split_at_identity_link('contributions', 'links', ['category', 'horizon'] + metrics) }}
+
+),
+
+changes as (
+
+    select
+        feature_key, category, horizon,
+        case when from_date > {{ window_min() }} then from_date else {{ window_min() }} end as as_of_date,
+        {%- for metric in metrics %}
+        {{ metric }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from segments
+    where from_date <= {{ window_max() }} and to_date > {{ window_min() }}
+
+    union all
+
+    select
+        feature_key, category, horizon,
+        to_date as as_of_date,
+        {%- for metric in metrics %}
+        -{{ metric }} as {{ metric }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from segments
+    where to_date > {{ window_min() }} and to_date <= {{ window_max() }}
+
+),
+
+daily_changes as (
+
+    select
+        feature_key, category, horizon, as_of_date,
+        {%- for metric in metrics %}
+        sum({{ metric }}) as {{ metric }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from changes
+    group by feature_key, category, horizon, as_of_date
+
+),
+
+days as (
+
+    {{ window_days() }}
+
+),
+
+spine as (
+
+    select keys.feature_key, keys.category, keys.horizon, days.as_of_date
+    from (select distinct feature_key, category, horizon from daily_changes) as keys
+    cross join days
+
+),
+
+running as (
+
+    select
+        spine.feature_key, spine.category, spine.horizon, spine.as_of_date,
+        {%- for metric in metrics %}
+        sum(coalesce(daily_changes.{{ metric }}, 0)) over (
+            partition by spine.feature_key, spine.category, spine.horizon
+            order by spine.as_of_date rows between unbounded preceding and current row
+        ) as {{ metric }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from spine
+    left join daily_changes
+        on daily_changes.feature_key = spine.feature_key
+        and daily_changes.category = spine.category
+        and daily_changes.horizon = spine.horizon
+        and daily_changes.as_of_date = spine.as_of_date
+
+),
+
+pivoted as (
+
+    select
+        feature_key as customer_id,
+        as_of_date,
+        category,
+        {%- for horizon in horizons %}
+        {%- set outer_last = loop.last %}
+        {%- for metric in metrics %}
+        coalesce(sum(case when horizon = {{ horizon }} then {{ metric }} end), 0) as {{ metric }}_{{ horizon }}d{{ '' if outer_last and loop.last else ',' }}
+        {%- endfor %}
+        {%- endfor %}
+    from running
+    group by feature_key, as_of_date, category
+
+),
+
+active as (
+
+    select
+        pivoted.*,
+        product_views_90d - product_views_30d as product_views_prior_60d
+    from pivoted
+    where product_views_90d > 0 or cart_adds_90d > 0 or orders_90d > 0
+
+),
+
+shares as (
+
+    select
+        active.*,
+        {{ ratio('product_views_90d', 'sum(product_views_90d) over (partition by customer_id, as_of_date)') }} as share_of_views_90d,
+        {{ ratio('product_views_30d', 'sum(product_views_30d) over (partition by customer_id, as_of_date)') }} as share_of_views_30d,
+        {{ ratio('product_views_prior_60d', 'sum(product_views_prior_60d) over (partition by customer_id, as_of_date)') }} as share_of_views_prior_60d
+    from active
+
+)
+
+select
+    customer_id,
+    as_of_date,
+    category,
+    cast(product_views_30d as {{ bigint }}) as views_30d,
+    cast(product_views_prior_60d as {{ bigint }}) as views_prior_60d,
+    cast(product_views_90d as {{ bigint }}) as views_90d,
+    cast(cart_adds_90d as {{ bigint }}) as cart_adds_90d,
+    cast(orders_90d as {{ bigint }}) as orders_90d,
+    cast(units_90d as {{ bigint }}) as units_90d,
+    cast(round(revenue_90d, 6) as {{ double }}) as revenue_90d,
+    cast(round(share_of_views_90d, 9) as {{ double }}) as share_of_views_90d,
+    cast(round(share_of_views_30d, 9) as {{ double }}) as share_of_views_30d,
+    cast(round(share_of_views_prior_60d, 9) as {{ double }}) as share_of_views_prior_60d,
+    cast(round({{ ratio('share_of_views_30d', 'share_of_views_prior_60d') }}, 9) as {{ double }}) as trend_ratio
+from shares
