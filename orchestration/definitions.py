@@ -5,9 +5,10 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.environment import configure_process
-from orchestration.resources import dbt_cli
+from orchestration.resources import dbt_cli, ensure_dbt_manifest
 
 configure_process()
+ensure_dbt_manifest()
 
 defs = dg.Definitions.merge(
     dg.load_from_defs_folder(project_root=Path(__file__).resolve().parent.parent),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
@@ -30,3 +31,25 @@ def dbt_cli() -> DbtCliResource:
 
 def current_home() -> Home:
     return Home.from_env()
+
+
+def _manifest_is_stale() -> bool:
+    manifest = dbt_project.manifest_path
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    sources = [p for p in DBT_PROJECT_DIR.rglob("*") if p.suffix in {".sql", ".yml", ".yaml"} and "target" not in p.parts]
+    return any(p.stat().st_mtime > built for p in sources)
+
+
+def ensure_dbt_manifest() -> None:
+    """`dbt parse` when the project changed since the last manifest (what `dagster dev` does for itself)."""
+    if not _manifest_is_stale():
+        return
+    result = subprocess.run(
+        [dbt_executable(), "parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"dbt parse failed for {DBT_PROJECT_DIR}:\n{result.stdout[-3000:]}{result.stderr[-2000:]}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -12,7 +11,7 @@ import dagster as dg
 
 from orchestration.environment import configure_process
 from orchestration.partitions import range_tags
-from orchestration.resources import DBT_PROJECT_DIR, dbt_executable, dbt_project
+from orchestration.resources import ensure_dbt_manifest
 from shop.home import Home
 
 JOB_NAME = "daily_pipeline"
@@ -28,28 +27,6 @@ class RunSummary:
     first: date
     last: date
     steps: list[str] = field(default_factory=list)
-
-
-def _manifest_is_stale() -> bool:
-    manifest = dbt_project.manifest_path
-    if not manifest.exists():
-        return True
-    built = manifest.stat().st_mtime
-    sources = [p for p in DBT_PROJECT_DIR.rglob("*") if p.suffix in {".sql", ".yml", ".yaml"} and "target" not in p.parts]
-    return any(p.stat().st_mtime > built for p in sources)
-
-
-def ensure_dbt_manifest() -> None:
-    """`dbt parse` when the project changed since the last manifest (what `dagster dev` does for itself)."""
-    if not _manifest_is_stale():
-        return
-    result = subprocess.run(
-        [dbt_executable(), "parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"dbt parse failed for {DBT_PROJECT_DIR}:\n{result.stdout[-3000:]}{result.stderr[-2000:]}")
 
 
 def run_range(first: date, last: date, home: Home | None = None) -> RunSummary:
