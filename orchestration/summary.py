@@ -25,7 +25,7 @@ def describe_home(home: Home) -> str:
     tables = warehouse_tables(home)
     if tables:
         lines.append("warehouse tables (rows):")
-        lines += [f"  {schema}.{table:<36} {rows:>12,}" for schema, table, rows in tables]
+        lines += [f"  {schema + '.' + table:<44} {rows:>12,}" for schema, table, rows in tables]
     else:
         lines.append("warehouse: not built yet (run `segments run --all`)")
     return "\n".join(lines)
