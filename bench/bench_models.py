@@ -1,0 +1,149 @@
+"""Training and scoring costs of the ml layer on synthetic customer feature frames.
+
+    .venv/bin/python bench/bench_models.py [--customers 200000] [--estimators 400] [--end-to-end]
+
+Prints fit seconds per family, scoring throughput (customers/s) per model for predictions alone and
+with reason codes (approximate and exact SHAP on a sample), and peak RSS. `--end-to-end` also builds
+a synthetic DuckDB warehouse of the same size and times train_family + score_window on a temp home.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ml.boosting import BoosterParams  # noqa: E402
+from ml.clustering import BehavioralClustering  # noqa: E402
+from ml.fallbacks import BGNBDValue  # noqa: E402
+from ml.features import encoding_cache  # noqa: E402
+from ml.lifetime_value import HurdleLifetimeValue  # noqa: E402
+from ml.next_category import DEFAULT_BOOSTER as NEXT_CATEGORY_BOOSTER  # noqa: E402
+from ml.next_category import NextCategoryModel  # noqa: E402
+from ml.propensity import ChurnRisk, PurchasePropensity  # noqa: E402
+from ml.synthetic import planted_purchase_probability, synthetic_features  # noqa: E402
+from ml.uplift import TLearnerUplift  # noqa: E402
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def timed(label: str, fn, rows: int | None = None):
+    started = time.perf_counter()
+    out = fn()
+    seconds = time.perf_counter() - started
+    rate = f"  {rows / seconds:>12,.0f} rows/s" if rows else ""
+    print(f"  {label:<46} {seconds:8.2f} s{rate}")
+    return out, seconds
+
+
+def planted_frames(n: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    frame = synthetic_features(n, seed).drop("persona")
+    p = planted_purchase_probability(frame)
+    buy = rng.random(n) < p
+    orders = np.where(buy, 1 + rng.poisson(frame["frequency"].to_numpy() / 10), 0).astype(float)
+    revenue = orders * np.nan_to_num(frame["avg_order_value"].to_numpy(), nan=50.0)
+    treated = rng.random(n) < 0.5
+    sensitive = frame["discount_revenue_share"].to_numpy() > 0.6
+    responded = (rng.random(n) < 0.15 + 0.3 * (sensitive & treated)).astype(float)
+    top = frame["top_category"].to_numpy()
+    category = np.where(rng.random(n) < 0.7, top, np.array(["garden", "toys"], dtype=object)[rng.integers(0, 2, n)])
+    return frame, buy.astype(float), orders, revenue, treated, responded, category
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=200_000)
+    parser.add_argument("--estimators", type=int, default=400, help="max boosting rounds (early stopping applies)")
+    parser.add_argument("--shap-sample", type=int, default=20_000)
+    parser.add_argument("--end-to-end", action="store_true")
+    args = parser.parse_args()
+    n = args.customers
+    params = BoosterParams(n_estimators=args.estimators)
+    print(f"ml bench: {n:,} customers, up to {args.estimators} rounds, {params.max_depth=}")
+
+    (data, gen_s) = timed("synthetic frames", lambda: planted_frames(n, 0))
+    frame, buy, orders, revenue, treated, responded, category = data
+    valid_n = max(1000, n // 5)
+    (vdata, _) = timed("validation frames", lambda: planted_frames(valid_n, 1))
+    vframe, vbuy, vorders, vrevenue, vtreated, vresponded, vcategory = vdata
+
+    print("fit (seconds):")
+    models = {}
+    models["purchase_propensity_30d"], _ = timed(
+        "purchase_propensity (1 horizon)", lambda: PurchasePropensity(30, params).fit(frame, buy, vframe, vbuy))
+    buyers = frame["frequency"].to_numpy() > 0
+    vbuyers = vframe["frequency"].to_numpy() > 0
+    models["churn_risk"], _ = timed("churn_risk (buyers only)", lambda: ChurnRisk(90, params).fit(
+        frame.filter(pl.Series(buyers)), 1 - buy[buyers], vframe.filter(pl.Series(vbuyers)), 1 - vbuy[vbuyers]))
+    baseline, _ = timed("BG/NBD + Gamma-Gamma baseline", lambda: BGNBDValue().fit(frame, orders, revenue, label_days=180))
+    models["customer_lifetime_value"], _ = timed("customer_lifetime_value (hurdle, 3 boosters)", lambda: HurdleLifetimeValue(
+        180, 365, params).fit(frame, orders, revenue, vframe, vorders, vrevenue, horizon_scaler=baseline))
+    models["discount_response"], _ = timed("discount_response (T-learner, 2 boosters)", lambda: TLearnerUplift(params).fit(
+        frame, treated, responded, vframe, vtreated, vresponded))
+    category_params = BoosterParams(**{**NEXT_CATEGORY_BOOSTER, "n_estimators": min(args.estimators, NEXT_CATEGORY_BOOSTER["n_estimators"])})
+    models["next_category"], _ = timed("next_category (multi:softprob, 9 classes)", lambda: NextCategoryModel(
+        8, category_params).fit(frame, category, vframe, vcategory))
+    models["behavioral_clusters"], _ = timed("behavioral_clusters (k-means, k=3..8)", lambda: BehavioralClustering().fit(frame))
+
+    print("scoring, predictions only (each model encodes the frame itself):")
+    total = 0.0
+    for name, model in models.items():
+        _, seconds = timed(name, lambda m=model: m.score(frame), n)
+        total += seconds
+    print(f"  {'all models, one pass each':<46} {total:8.2f} s  {n / total:>12,.0f} customers/s")
+    with encoding_cache():  # as score_window does: identical encoders encode the frame once
+        _, cached = timed("all models, shared encoding (score_window path)",
+                          lambda: [m.score(frame) for m in models.values()], n)
+
+    sample = frame.head(min(args.shap_sample, n))
+    print(f"reason codes on {sample.height:,} rows:")
+    for name, model in models.items():
+        if hasattr(model, "reason_codes"):
+            timed(f"{name} approx contributions", lambda m=model: m.reason_codes(sample, 3, True), sample.height)
+    small = sample.head(min(2000, sample.height))
+    timed("purchase_propensity_30d exact TreeSHAP", lambda: models["purchase_propensity_30d"].reason_codes(small, 3, False),
+          small.height)
+
+    if args.end_to_end:
+        end_to_end(n)
+    print(f"peak RSS: {peak_rss_mb():,.0f} MB")
+
+
+def end_to_end(n: int) -> None:
+    from ml import registry
+    from ml.score import score_window
+    from ml.synthetic import build_synthetic_warehouse
+    from ml.train import FAMILIES, train_family
+
+    print("end to end (DuckDB warehouse + MLflow on a temp home):")
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp) / "home"
+        path = home / "warehouse.duckdb"
+        info, _ = timed(f"build synthetic warehouse ({n:,} customers, 150 days)",
+                        lambda: build_synthetic_warehouse(path, n_customers=n, days=150, seed=0))
+        timed("ensure_tracking", lambda: registry.ensure_tracking(home))
+        for family in FAMILIES:
+            result, _ = timed(f"train_family {family}", lambda f=family: train_family(f, path, home, info["end"]))
+            for row in result["models"]:
+                print(f"      {row['model_name']}: serve={row['serve']} promoted={row['promoted']} {row['key_metrics']}")
+        first = info["end"] - timedelta(days=2)
+        for mode in ("all", "last_day", "none"):
+            summary, seconds = timed(f"score_window, 3 days, reasons={mode}",
+                                     lambda m=mode: score_window(path, home, first, info["end"], reasons=m))
+            steps = ", ".join(f"{k}={v:.2f}s" for k, v in summary["seconds"].items() if k != "per_model")
+            print(f"      {summary['rows']:,} rows, {summary['rows'] / seconds:,.0f} rows/s; {steps}")
+
+if __name__ == "__main__":
+    main()

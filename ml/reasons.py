@@ -1,0 +1,55 @@
+"""Per-customer reason codes: the top-k drivers of a score from XGBoost's own SHAP contributions.
+
+`top_reasons` is vectorised: one argsort over the contribution matrix, then column-wise string
+concatenation; no loop over customers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+
+def drop_bias(contribs: np.ndarray, n_features: int) -> np.ndarray:
+    """XGBoost appends the bias as the last column; keep only the feature columns."""
+    if contribs.ndim != 2 or contribs.shape[1] not in (n_features, n_features + 1):
+        raise ValueError(f"expected (n, {n_features}[+1]) contributions, got shape {contribs.shape}")
+    return contribs[:, :n_features]
+
+
+def select_class(contribs: np.ndarray, class_index: np.ndarray) -> np.ndarray:
+    """For multi-class contributions (n, classes, f+1): each row's contributions to its own class."""
+    if contribs.ndim != 3:
+        raise ValueError(f"expected (n, classes, features) contributions, got shape {contribs.shape}")
+    return contribs[np.arange(contribs.shape[0]), np.asarray(class_index, dtype=np.int64)]
+
+
+def top_reasons(contribs: np.ndarray, feature_names: list[str], k: int = 3, min_abs: float = 0.0) -> np.ndarray:
+    """Strings like "+recency_days, +cart_adds_30d, -email_open_rate": the k features with the
+    largest absolute contribution, signed by direction; features with |contribution| <= min_abs are
+    left out (a row with no driver gets ""). Returns an object array of length n."""
+    names = list(feature_names)
+    values = drop_bias(np.asarray(contribs), len(names))
+    n = values.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=object)
+    k = max(0, min(k, len(names)))
+    if k == 0:
+        return np.full(n, "", dtype=object)
+    magnitude = np.abs(values)
+    if k < len(names):
+        part = np.argpartition(-magnitude, k - 1, axis=1)[:, :k]
+    else:
+        part = np.tile(np.arange(len(names)), (n, 1))
+    order = np.take_along_axis(magnitude, part, axis=1).argsort(axis=1)[:, ::-1]
+    top = np.take_along_axis(part, order, axis=1)
+    top_values = np.take_along_axis(values, top, axis=1)
+    plus = np.array(["+" + name for name in names], dtype=object)
+    minus = np.array(["-" + name for name in names], dtype=object)
+    tokens = np.where(top_values > 0, plus[top], minus[top])
+    keep = np.abs(top_values) > min_abs
+    columns = [
+        pl.Series(f"r{j}", np.where(keep[:, j], tokens[:, j], None), dtype=pl.String) for j in range(k)
+    ]
+    joined = pl.DataFrame(columns).select(pl.concat_str(pl.all(), separator=", ", ignore_nulls=True).alias("r"))
+    return joined.get_column("r").fill_null("").to_numpy().astype(object)

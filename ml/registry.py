@@ -1,0 +1,352 @@
+"""MLflow tracking and model registry under the home: runs, versions, the `champion` alias.
+
+`ensure_tracking(home)` must run once, alone, before anything trains or scores in parallel: it
+creates or upgrades the sqlite store (two processes creating it at once corrupt it), creates one
+experiment per family with an artifact location under <home>/mlartifacts, and the registered models.
+Champion = the alias `champion` (aliases, not stages). A version is tagged `serve` = model|baseline,
+so a served baseline is an ordinary registered version and scoring always loads `@champion`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterator
+
+import polars as pl
+
+CHAMPION = "champion"
+FAMILIES = {
+    "purchase_propensity": ("purchase_propensity_7d", "purchase_propensity_30d", "purchase_propensity_90d"),
+    "churn_risk": ("churn_risk",),
+    "customer_lifetime_value": ("customer_lifetime_value",),
+    "discount_response": ("discount_response",),
+    "next_category": ("next_category",),
+    "behavioral_clusters": ("behavioral_clusters",),
+}
+PIP_REQUIREMENTS_PACKAGES = ("xgboost-cpu", "scikit-learn", "polars", "pandas", "numpy", "scipy", "mlflow", "pyarrow")
+
+
+def configure_environment() -> None:
+    os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+    os.environ["MLFLOW_UV_AUTO_DETECT"] = "false"
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+
+configure_environment()
+
+import mlflow  # noqa: E402  (after the environment is set)
+from mlflow import MlflowClient  # noqa: E402
+from mlflow.exceptions import MlflowException  # noqa: E402
+
+
+def _root(home) -> Path:
+    """A shop.home.Home, or a path to the home folder."""
+    if not isinstance(home, (str, os.PathLike)):
+        home = home.root
+    return Path(home).expanduser().resolve()
+
+
+def tracking_uri(home) -> str:
+    return f"sqlite:///{_root(home) / 'mlflow.db'}"
+
+
+def artifact_root(home) -> Path:
+    return _root(home) / "mlartifacts"
+
+
+def experiment_name(family: str) -> str:
+    return f"segments/{family}"
+
+
+def registered_names(family: str) -> tuple[str, ...]:
+    if family not in FAMILIES:
+        raise ValueError(f"unknown model family {family!r}; known: {sorted(FAMILIES)}")
+    return FAMILIES[family]
+
+
+def ensure_schema(db_path: str | Path) -> str:
+    """Create or upgrade the MLflow tables in a sqlite file (no experiments); returns its URI."""
+    import sqlalchemy
+    from mlflow.store.db import utils as db_utils
+
+    db_path = Path(db_path)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    uri = f"sqlite:///{db_path.resolve()}"
+    engine = sqlalchemy.create_engine(uri)
+    try:
+        if not db_utils._all_tables_exist(engine):
+            db_utils._initialize_tables(engine)
+        elif db_utils._get_schema_version(engine) != db_utils._get_latest_schema_revision():
+            db_utils._upgrade_db(engine)
+    finally:
+        engine.dispose()
+    return uri
+
+
+def ensure_tracking(home, horizons: tuple[int, ...] | None = None) -> str:
+    """Create/upgrade the tracking DB, the family experiments and the registered models; idempotent.
+    Run once, before anything trains or scores in parallel."""
+    root = _root(home)
+    artifact_root(home).mkdir(parents=True, exist_ok=True)
+    uri = ensure_schema(root / "mlflow.db")
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    for family in FAMILIES:
+        name = experiment_name(family)
+        if client.get_experiment_by_name(name) is None:
+            location = artifact_root(home) / family
+            location.mkdir(parents=True, exist_ok=True)
+            client.create_experiment(name, artifact_location=location.as_uri())
+        for model in _names_for(family, horizons):
+            try:
+                client.get_registered_model(model)
+            except MlflowException:
+                client.create_registered_model(model, tags={"family": family})
+    return uri
+
+
+def _names_for(family: str, horizons: tuple[int, ...] | None) -> tuple[str, ...]:
+    if family == "purchase_propensity" and horizons:
+        return tuple(f"purchase_propensity_{h}d" for h in horizons)
+    return FAMILIES[family]
+
+
+def client_for(home) -> MlflowClient:
+    uri = tracking_uri(home)
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+@contextmanager
+def _using(home) -> Iterator[None]:
+    """Point the fluent mlflow API at this home for the duration (restored afterwards)."""
+    previous_tracking = mlflow.get_tracking_uri()
+    previous_registry = mlflow.get_registry_uri()
+    uri = tracking_uri(home)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(previous_tracking)
+        mlflow.set_registry_uri(previous_registry)
+
+
+def code_version() -> str:
+    """git sha of the working tree (suffixed -dirty when modified), else the package version."""
+    repo = Path(__file__).resolve().parent.parent
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, timeout=5)
+        if sha.returncode == 0 and sha.stdout.strip():
+            dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo,
+                                   capture_output=True, text=True, timeout=5)
+            return sha.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        pass
+    try:
+        return "segments-" + metadata.version("segments")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def pip_requirements() -> list[str]:
+    pins = []
+    for package in PIP_REQUIREMENTS_PACKAGES:
+        try:
+            pins.append(f"{package}=={metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            continue
+    return pins
+
+
+def _flat_metrics(prefix: str, metrics: dict | None) -> dict[str, float]:
+    out = {}
+    for key, value in (metrics or {}).items():
+        if isinstance(value, bool) or value is None:
+            continue
+        if isinstance(value, (int, float)) and value == value and abs(value) != float("inf"):
+            out[f"{prefix}{key}"] = float(value)
+    return out
+
+
+@dataclass
+class LoggedVersion:
+    name: str
+    version: str
+    run_id: str
+
+
+def log_version(
+    home,
+    family: str,
+    name: str,
+    estimator,
+    *,
+    input_example,
+    params: dict | None = None,
+    metrics: dict | None = None,
+    baseline_metrics: dict | None = None,
+    champion_metrics: dict | None = None,
+    tags: dict | None = None,
+    plots: dict[str, Path] | None = None,
+    extra_json: dict[str, Any] | None = None,
+) -> LoggedVersion:
+    """One MLflow run: params, metrics (test_*, baseline_*, champion_*), plots, JSON details and the
+    pyfunc model with signature + input example, registered as a new version of `name`."""
+    import mlflow.pyfunc
+    from mlflow.models import ModelSignature, infer_signature
+    from mlflow.types import ColSpec, Schema
+
+    from ml.serving import ESTIMATOR_ARTIFACT, ScorePyfunc, example_output, save_estimator
+
+    kind = getattr(estimator, "kind", "model")
+    client = client_for(home)
+    experiment = client.get_experiment_by_name(experiment_name(family))
+    if experiment is None:
+        raise RuntimeError(f"experiment {experiment_name(family)!r} missing: call ml.registry.ensure_tracking(home) first")
+    # integer columns become doubles: real rows carry missing values an int schema would refuse
+    example_pd = input_example.with_columns(
+        pl.col(c).cast(pl.Float64) for c, t in input_example.schema.items() if t.is_integer()
+    ).to_pandas()
+    inferred = infer_signature(example_pd, example_output(estimator, input_example))
+    # every input column optional: shops differ in which feature columns they have
+    signature = ModelSignature(
+        inputs=Schema([ColSpec(c.type, c.name, required=False) for c in inferred.inputs.inputs]),
+        outputs=inferred.outputs,
+    )
+    with _using(home), tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"mlflow\..*")
+        with mlflow.start_run(experiment_id=experiment.experiment_id, run_name=f"{name}-{kind}") as run:
+            mlflow.set_tags({"family": family, "registered_model": name, "serve": kind, **{k: str(v) for k, v in (tags or {}).items()}})
+            if params:
+                mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
+            flat = {**_flat_metrics("test_", metrics), **_flat_metrics("baseline_", baseline_metrics),
+                    **_flat_metrics("champion_", champion_metrics)}
+            if flat:
+                mlflow.log_metrics(flat)
+            for label, data in {"metrics": metrics, "baseline_metrics": baseline_metrics,
+                                "champion_metrics": champion_metrics, **(extra_json or {})}.items():
+                if data is not None:
+                    mlflow.log_dict(json.loads(json.dumps(data, default=str)), f"details/{label}.json")
+            for path in (plots or {}).values():
+                if Path(path).exists():
+                    mlflow.log_artifact(str(path), artifact_path="plots")
+            estimator_path = save_estimator(estimator, Path(tmp))
+            info = mlflow.pyfunc.log_model(
+                name="model",
+                python_model=ScorePyfunc(),
+                artifacts={ESTIMATOR_ARTIFACT: str(estimator_path)},
+                signature=signature,
+                input_example=example_pd,
+                pip_requirements=pip_requirements(),
+                registered_model_name=name,
+            )
+            run_id = run.info.run_id
+    version = str(info.registered_model_version)
+    client.set_model_version_tag(name, version, "serve", kind)
+    client.set_model_version_tag(name, version, "family", family)
+    for key in ("as_of_date", "training_window", "data_fingerprint", "code_version"):
+        if tags and key in tags:
+            client.set_model_version_tag(name, version, key, str(tags[key]))
+    return LoggedVersion(name, version, run_id)
+
+
+def record_decision(home, logged: LoggedVersion, promote: bool, reason: str) -> None:
+    """Tag the run and the version with the gate outcome; move `champion` only when promoted."""
+    client = client_for(home)
+    outcome = "promoted" if promote else "refused"
+    client.set_tag(logged.run_id, "gate", outcome)
+    client.set_tag(logged.run_id, "gate_reason", reason[:5000])
+    client.set_model_version_tag(logged.name, logged.version, "gate", outcome)
+    client.set_model_version_tag(logged.name, logged.version, "gate_reason", reason[:5000])
+    if promote:
+        client.set_registered_model_alias(logged.name, CHAMPION, logged.version)
+
+
+@dataclass
+class Champion:
+    name: str
+    version: str
+    kind: str  # model | baseline
+    run_id: str
+    estimator: Any
+
+
+def champion_info(home, name: str) -> dict | None:
+    client = client_for(home)
+    try:
+        mv = client.get_model_version_by_alias(name, CHAMPION)
+    except MlflowException:
+        return None
+    return {"name": name, "version": str(mv.version), "kind": mv.tags.get("serve", "model"), "run_id": mv.run_id}
+
+
+def load_champion(home, name: str) -> Champion | None:
+    """The estimator behind `models:/<name>@champion`, or None when nothing was ever promoted."""
+    import mlflow.pyfunc
+
+    info = champion_info(home, name)
+    if info is None:
+        return None
+    with _using(home):
+        pyfunc = mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}")
+    estimator = pyfunc.unwrap_python_model().estimator
+    return Champion(name, info["version"], info["kind"], info["run_id"], estimator)
+
+
+def list_versions(home, name: str | None = None) -> list[dict]:
+    """Every version of the registered models (or one), newest first, with aliases, serve kind,
+    gate outcome and the run's test/baseline/champion metrics."""
+    client = client_for(home)
+    names = [name] if name else [m.name for m in client.search_registered_models()]
+    rows = []
+    for model_name in sorted(names):
+        aliases: dict[str, list[str]] = {}
+        for alias, version in (client.get_registered_model(model_name).aliases or {}).items():
+            aliases.setdefault(str(version), []).append(alias)
+        for mv in client.search_model_versions(f"name = '{model_name}'"):
+            metrics = {}
+            if mv.run_id:
+                try:
+                    metrics = dict(client.get_run(mv.run_id).data.metrics)
+                except MlflowException:
+                    metrics = {}
+            rows.append({
+                "name": model_name,
+                "version": str(mv.version),
+                "aliases": sorted(aliases.get(str(mv.version), [])),
+                "serve": mv.tags.get("serve"),
+                "gate": mv.tags.get("gate"),
+                "gate_reason": mv.tags.get("gate_reason"),
+                "as_of_date": mv.tags.get("as_of_date"),
+                "created": mv.creation_timestamp,
+                "run_id": mv.run_id,
+                "metrics": metrics,
+            })
+    rows.sort(key=lambda r: (r["name"], -int(r["version"])))
+    return rows
+
+
+def rollback(home, name: str, version: str | int) -> dict:
+    """Move `champion` to an earlier version of `name`; records the rollback on both versions."""
+    client = client_for(home)
+    version = str(version)
+    current = champion_info(home, name)
+    try:
+        client.get_model_version(name, version)
+    except MlflowException as exc:
+        raise ValueError(f"{name} has no version {version}") from exc
+    if current is not None and int(version) >= int(current["version"]):
+        raise ValueError(f"rollback target {version} is not earlier than the champion {current['version']}")
+    client.set_registered_model_alias(name, CHAMPION, version)
+    client.set_model_version_tag(name, version, "rolled_back_to", "true")
+    if current is not None:
+        client.set_model_version_tag(name, current["version"], "rolled_back_from", f"champion moved to {version}")
+    return {"name": name, "champion": version, "previous": current["version"] if current else None}

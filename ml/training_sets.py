@@ -1,0 +1,182 @@
+"""Point-in-time training sets and time-based splits.
+
+Features come from the snapshot *at* a cutoff (an existing as_of_date); labels only from the
+following horizon (cutoff, cutoff + h]. Cutoffs are split by time, never at random: train cutoffs are
+the oldest, validation newer, test newest, and every label window must end on or before the last
+day the data covers. With enough history an embargo also keeps every train label window ending on or
+before the first validation cutoff (and validation before test), so no label overlaps a later
+split's features; short histories drop the embargo and say so (`embargo=False` on the plan).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import polars as pl
+
+from ml import warehouse
+
+
+class InsufficientHistory(ValueError):
+    """Not enough snapshot dates with a complete label window for a train/validation/test split."""
+
+
+@dataclass(frozen=True)
+class SplitPlan:
+    train: tuple[date, ...]
+    valid: tuple[date, ...]
+    test: tuple[date, ...]
+    horizon_days: int
+    last_data_day: date
+    embargo: bool
+
+    @property
+    def cutoffs(self) -> tuple[date, ...]:
+        return self.train + self.valid + self.test
+
+    def role(self, day: date) -> str:
+        if day in self.test:
+            return "test"
+        if day in self.valid:
+            return "valid"
+        if day in self.train:
+            return "train"
+        raise KeyError(day)
+
+    def describe(self) -> dict:
+        data = asdict(self)
+        return {k: ([d.isoformat() for d in v] if isinstance(v, tuple) else (v.isoformat() if isinstance(v, date) else v))
+                for k, v in data.items()}
+
+    @property
+    def training_window(self) -> str:
+        """First train cutoff .. last train label day: the period the fitted model has seen."""
+        end = max(self.train) + timedelta(days=self.horizon_days)
+        return f"{min(self.train).isoformat()}..{end.isoformat()}"
+
+
+def eligible_cutoffs(snapshots: Iterable[date], last_data_day: date, horizon_days: int, min_spacing_days: int = 7) -> list[date]:
+    """Snapshot dates whose label window (d, d + h] ends on or before `last_data_day`, thinned from
+    the newest backwards so consecutive cutoffs are at least `min_spacing_days` apart; ascending."""
+    usable = sorted(d for d in set(snapshots) if d + timedelta(days=horizon_days) <= last_data_day)
+    kept: list[date] = []
+    for day in reversed(usable):
+        if not kept or (kept[-1] - day).days >= min_spacing_days:
+            kept.append(day)
+    return sorted(kept)
+
+
+def _pick(older_than: date | None, pool: list[date], n: int, horizon_days: int, embargo: bool) -> list[date]:
+    candidates = [d for d in pool if older_than is None or d < older_than]
+    if embargo and older_than is not None:
+        candidates = [d for d in candidates if d + timedelta(days=horizon_days) <= older_than]
+    return candidates[-n:] if n > 0 else []
+
+
+def plan_time_split(
+    snapshots: Iterable[date],
+    last_data_day: date,
+    horizon_days: int,
+    n_train: int = 6,
+    n_valid: int = 1,
+    n_test: int = 1,
+    min_spacing_days: int = 7,
+    embargo: str | bool = "auto",
+) -> SplitPlan:
+    """Test = newest eligible cutoff(s), validation = the next older, train = older still.
+    `embargo`: True (require), False (skip) or "auto" (use it when history allows)."""
+    if horizon_days <= 0:
+        raise ValueError(f"horizon_days must be positive, got {horizon_days}")
+    pool = eligible_cutoffs(snapshots, last_data_day, horizon_days, min_spacing_days)
+    attempts = [True, False] if embargo == "auto" else [bool(embargo)]
+    for use_embargo in attempts:
+        test = pool[-n_test:] if n_test else []
+        if len(test) < n_test:
+            break
+        valid = _pick(min(test), pool, n_valid, horizon_days, use_embargo)
+        if len(valid) < n_valid:
+            continue
+        first_later = min(valid) if valid else min(test)
+        train = _pick(first_later, pool, n_train, horizon_days, use_embargo)
+        if not train:
+            continue
+        return SplitPlan(tuple(train), tuple(valid), tuple(test), horizon_days, last_data_day, use_embargo)
+    raise InsufficientHistory(
+        f"{len(pool)} snapshot date(s) with a complete {horizon_days}-day label window before {last_data_day} "
+        f"(spaced >= {min_spacing_days}d); need at least {1 + n_valid + n_test}"
+    )
+
+
+def attach_split(frame: pl.DataFrame, plan: SplitPlan) -> pl.DataFrame:
+    """Add a `split` column (train/valid/test) from each row's as_of_date."""
+    mapping = {d: plan.role(d) for d in plan.cutoffs}
+    return frame.with_columns(
+        pl.col("as_of_date").replace_strict(mapping, default=None, return_dtype=pl.String).alias("split")
+    )
+
+
+def sample_per_cutoff(frame: pl.DataFrame, max_rows_per_cutoff: int | None, seed: int = 0) -> pl.DataFrame:
+    """Cap rows per as_of_date with a reproducible hash sample (same customers kept on reruns)."""
+    if not max_rows_per_cutoff:
+        return frame
+    counts = frame.group_by("as_of_date").len()
+    if counts.get_column("len").max() <= max_rows_per_cutoff:
+        return frame
+    ranked = frame.with_columns(
+        pl.col("customer_id").cast(pl.String).hash(seed).rank("ordinal").over("as_of_date").alias("_r")
+    )
+    return ranked.filter(pl.col("_r") <= max_rows_per_cutoff).drop("_r")
+
+
+def with_purchase_labels(features: pl.DataFrame, labels: pl.DataFrame) -> pl.DataFrame:
+    """Left-join (customer_id, as_of_date) purchase labels onto features; no purchase -> 0."""
+    labels = labels.select(
+        "customer_id", "as_of_date", pl.col("orders").alias("label_orders"), pl.col("revenue").alias("label_revenue")
+    )
+    if labels.height:
+        labels = labels.with_columns(pl.col("customer_id").cast(features.schema["customer_id"]))
+    return features.join(labels, on=["customer_id", "as_of_date"], how="left").with_columns(
+        pl.col("label_orders").fill_null(0.0), pl.col("label_revenue").fill_null(0.0)
+    )
+
+
+def purchase_training_set(
+    warehouse_path: str | Path, plan: SplitPlan, max_rows_per_cutoff: int | None = None, seed: int = 0
+) -> pl.DataFrame:
+    """Features at every plan cutoff + label_orders / label_revenue over (cutoff, cutoff + h] + split."""
+    features = warehouse.features_as_of(warehouse_path, plan.cutoffs)
+    features = sample_per_cutoff(features, max_rows_per_cutoff, seed)
+    labels = warehouse.purchase_labels(warehouse_path, plan.cutoffs, plan.horizon_days)
+    return attach_split(with_purchase_labels(features, labels), plan)
+
+
+def category_training_set(
+    warehouse_path: str | Path, plan: SplitPlan, max_rows_per_cutoff: int | None = None, seed: int = 0
+) -> pl.DataFrame:
+    """Features of customers who purchase within the horizon after each cutoff + next_category + split."""
+    labels = warehouse.next_category_labels(warehouse_path, plan.cutoffs, plan.horizon_days)
+    features = warehouse.features_as_of(warehouse_path, plan.cutoffs)
+    if labels.height:
+        labels = labels.with_columns(pl.col("customer_id").cast(features.schema["customer_id"]))
+    frame = features.join(labels, on=["customer_id", "as_of_date"], how="inner")
+    return attach_split(sample_per_cutoff(frame, max_rows_per_cutoff, seed), plan)
+
+
+def split_frames(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    return tuple(frame.filter(pl.col("split") == s) for s in ("train", "valid", "test"))  # type: ignore[return-value]
+
+
+def fingerprint(frame: pl.DataFrame) -> str:
+    """Hash of a training frame's content (row-order independent), for the data_fingerprint tag."""
+    if frame.height == 0:
+        return f"empty-{frame.width}"
+    hashes = frame.hash_rows(seed=0).to_numpy().astype(np.uint64)
+    mixed = int(np.bitwise_xor.reduce(hashes))
+    total = int(hashes.sum(dtype=np.uint64))
+    digest = hashlib.sha256(f"{frame.columns}|{mixed}|{total}".encode()).hexdigest()[:16]
+    return f"{frame.height}x{frame.width}-{digest}"
