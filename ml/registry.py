@@ -301,6 +301,17 @@ def load_champion(home, name: str) -> Champion | None:
     return Champion(name, info["version"], info["kind"], info["run_id"], estimator)
 
 
+def load_version(home, name: str, version: str) -> Champion:
+    """The estimator of one registered version (for scoring a past day with what served then)."""
+    import mlflow.pyfunc
+
+    client = client_for(home)
+    mv = client.get_model_version(name, str(version))
+    with _using(home):
+        pyfunc = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
+    return Champion(name, str(version), mv.tags.get("serve", "model"), mv.run_id, pyfunc.unwrap_python_model().estimator)
+
+
 def list_versions(home, name: str | None = None) -> list[dict]:
     """Every version of the registered models (or one), newest first, with aliases, serve kind,
     gate outcome and the run's test/baseline/champion metrics."""
@@ -326,6 +337,7 @@ def list_versions(home, name: str | None = None) -> list[dict]:
                 "gate": mv.tags.get("gate"),
                 "gate_reason": mv.tags.get("gate_reason"),
                 "as_of_date": mv.tags.get("as_of_date"),
+                "rolled_back_from": mv.tags.get("rolled_back_from"),
                 "created": mv.creation_timestamp,
                 "run_id": mv.run_id,
                 "metrics": metrics,

@@ -1,7 +1,8 @@
 """Score every customer snapshot in a date window with each champion, and write the results.
 
-`score_window(warehouse_path, home, start, end)` loads every `models:/<name>@champion` once (a
-served baseline is an ordinary champion version), scores all rows of marts.customer_features with
+`score_window(warehouse_path, home, start, end)` loads, for each day, the version that served it
+(`models:/<name>@champion` from its promotion on; for older days of a backfill, what had been
+promoted by then: see ml/served_versions.py; a served baseline is an ordinary version), scores all rows of marts.customer_features with
 as_of_date in [start, end] in one vectorised pass per model, and replaces that window in
 marts.customer_scores and marts.customer_clusters (and the champion's rows in marts.cluster_profiles).
 The warehouse is read with a read-only connection and opened for writing only for the final write.
@@ -19,6 +20,7 @@ import numpy as np
 import polars as pl
 
 from ml import registry, warehouse
+from ml.served_versions import plan
 from ml.clustering import RuleSegments
 from ml.features import encoding_cache
 
@@ -41,11 +43,12 @@ def score_specs(horizons=DEFAULT_HORIZONS) -> list[tuple[str, tuple[str, ...]]]:
 
 
 def add_deciles(frame: pl.DataFrame, columns: list[str], by: str = "as_of_date") -> pl.DataFrame:
-    """<col>_decile: 1 = top 10 % of that day's scores .. 10 = bottom; null where the score is null."""
+    """<col>_decile: 10 = top 10 % of that day's scores .. 1 = bottom (as the segment rules' decile());
+    null where the score is null."""
     exprs = []
     for column in columns:
         value = pl.col(column).fill_nan(None)
-        rank = value.rank("ordinal", descending=True).over(by)
+        rank = value.rank("ordinal").over(by)
         n = value.count().over(by)
         exprs.append((((rank - 1) * 10) // n + 1).cast(pl.Int8).alias(f"{column}_decile"))
     return frame.with_columns(exprs) if exprs else frame
@@ -165,8 +168,10 @@ def _ensure_table(con: duckdb.DuckDBPyConnection, table: str, frame_name: str) -
 
 
 def write_window(warehouse_path: str | Path, start: date, end: date, scores: pl.DataFrame, clusters: pl.DataFrame,
-                 profiles: pl.DataFrame, profile_version: str) -> None:
-    """Replace [start, end] in the score tables and this model version's profiles, in one transaction."""
+                 profiles: pl.DataFrame, profile_versions: str | list[str]) -> None:
+    """Replace [start, end] in the score tables and these model versions' profiles, in one transaction."""
+    if isinstance(profile_versions, str):
+        profile_versions = [profile_versions]
     con = duckdb.connect(str(warehouse_path))
     try:
         con.register("_scores", scores)
@@ -181,7 +186,7 @@ def write_window(warehouse_path: str | Path, start: date, end: date, scores: pl.
             con.execute(f"insert into {SCORES_TABLE} by name select * from _scores order by as_of_date, customer_id").fetchall()
             con.execute(f"delete from {CLUSTERS_TABLE} where as_of_date between ? and ?", [start, end]).fetchall()
             con.execute(f"insert into {CLUSTERS_TABLE} by name select * from _clusters order by as_of_date, customer_id").fetchall()
-            con.execute(f"delete from {PROFILES_TABLE} where model_version = ?", [profile_version]).fetchall()
+            con.execute(f"delete from {PROFILES_TABLE} where list_contains(?, model_version)", [profile_versions]).fetchall()
             con.execute(f"insert into {PROFILES_TABLE} by name select * from _profiles order by cluster_id").fetchall()
             con.execute("commit").fetchall()
         except Exception:
@@ -196,6 +201,23 @@ def load_champions(home, horizons=DEFAULT_HORIZONS) -> dict:
     return {name: registry.load_champion(home, name) for name in names}
 
 
+def served_by_day(home, days: list[date], horizons=DEFAULT_HORIZONS) -> dict[date, dict]:
+    """For each day, {name: Champion | None}: what had been promoted by that day (see served_versions)."""
+    names = [name for name, _ in score_specs(horizons)] + ["behavioral_clusters"]
+    versions = {name: registry.list_versions(home, name) for name in names}
+    champions = {name: (registry.champion_info(home, name) or {}).get("version") for name in names}
+    loaded: dict[tuple[str, str], registry.Champion] = {}
+
+    def load(name: str, version: str | None):
+        if version is None:
+            return None
+        if (name, version) not in loaded:
+            loaded[(name, version)] = registry.load_version(home, name, version)
+        return loaded[(name, version)]
+
+    return {day: {name: load(name, version) for name, version in pairs} for day, pairs in plan(versions, champions, days).items()}
+
+
 def score_window(warehouse_path, home, start: date, end: date, horizons=DEFAULT_HORIZONS, reason_k: int = 3,
                  approx_reasons: bool = True, reasons: str = "all") -> dict:
     """Score [start, end] and write it; returns counts, served versions and seconds per step.
@@ -204,17 +226,35 @@ def score_window(warehouse_path, home, start: date, end: date, horizons=DEFAULT_
     if end < start:
         raise ValueError(f"end {end} is before start {start}")
     t0 = time.perf_counter()
-    champions = load_champions(home, horizons)
-    t_load = time.perf_counter()
     features = warehouse.features_between(warehouse_path, start, end)
-    t_read = time.perf_counter()
     if features.height == 0:
         features = features.with_columns(pl.col("customer_id").cast(pl.String), pl.col("as_of_date").cast(pl.Date))
-    with encoding_cache():
-        scores, timings = build_scores(features, champions, horizons, reason_k, approx_reasons, reasons)
-    clusters, profiles, profile_version = build_clusters(features, champions.get("behavioral_clusters"))
+    t_read = time.perf_counter()
+    days = sorted(features["as_of_date"].unique().to_list()) or [end]
+    by_day = served_by_day(home, days, horizons)
+    t_load = time.perf_counter()
+    groups: dict[tuple, list[date]] = {}
+    for day, served in by_day.items():
+        groups.setdefault(tuple((n, c.version if c else None) for n, c in sorted(served.items())), []).append(day)
+    score_parts, cluster_parts, profile_parts, profile_versions, timings = [], [], [], [], {}
+    for group_days in groups.values():
+        champions = by_day[group_days[0]]
+        part = features.filter(pl.col("as_of_date").is_in(group_days)) if len(groups) > 1 else features
+        with encoding_cache():
+            scores, timings = build_scores(part, champions, horizons, reason_k, approx_reasons, reasons)
+        clusters, profiles, profile_version = build_clusters(part, champions.get("behavioral_clusters"))
+        score_parts.append(scores)
+        cluster_parts.append(clusters)
+        if profile_version not in profile_versions:
+            profile_parts.append(profiles)
+            profile_versions.append(profile_version)
+    scores = pl.concat(score_parts, how="diagonal_relaxed")
+    clusters = pl.concat(cluster_parts, how="diagonal_relaxed")
+    profiles = pl.concat(profile_parts, how="diagonal_relaxed")
+    champions = by_day[days[-1]]
+    profile_version = profile_versions[-1]
     t_score = time.perf_counter()
-    write_window(warehouse_path, start, end, scores, clusters, profiles, profile_version)
+    write_window(warehouse_path, start, end, scores, clusters, profiles, profile_versions)
     t_write = time.perf_counter()
     return {
         "start": start.isoformat(),
@@ -222,7 +262,8 @@ def score_window(warehouse_path, home, start: date, end: date, horizons=DEFAULT_
         "rows": scores.height,
         "days": scores["as_of_date"].n_unique() if scores.height else 0,
         "served": {name: (None if c is None else {"version": c.version, "kind": c.kind}) for name, c in champions.items()},
+        "version_groups": len(groups),
         "cluster_model_version": profile_version,
-        "seconds": {"load_models": t_load - t0, "read": t_read - t_load, "score": t_score - t_read,
+        "seconds": {"read": t_read - t0, "load_models": t_load - t_read, "score": t_score - t_read,
                     "write": t_write - t_score, "per_model": timings},
     }

@@ -56,7 +56,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "discount_response": {"outcome_days": 14, "discount_only": True, "learner": "auto"},
     "next_category": {"top_k": 8, "horizon_days": 30},
     "behavioral_clusters": {"method": "kmeans", "k_range": [3, 8], "silhouette_threshold": 0.15,
-                            "sample_size": 20_000, "min_rows": 200},
+                            "sample_size": 20_000, "min_rows": 200, "min_history_days": 28},
     "reason_codes_k": 3,
 }
 
@@ -530,9 +530,13 @@ def train_behavioral_clusters(ctx: Context) -> list[dict]:
     candidate = cand_metrics = champ_metrics = None
     plot_paths: dict = {}
     extra: dict = {}
-    if frame.height < cfg["min_rows"]:
+    # behaviour measured over a few days is noise that clusters well: wait for enough history
+    too_short = ctx.history_days < cfg.get("min_history_days", 0)
+    if frame.height < cfg["min_rows"] or too_short:
+        why = (f"history of {ctx.history_days}d < {cfg['min_history_days']}d" if too_short
+               else f"{frame.height} customers < {cfg['min_rows']}")
         decision = Decision(False, "model" if champion_is_model else "baseline",
-                            f"too little data to cluster: {frame.height} customers < {cfg['min_rows']}"
+                            f"too little data to cluster: {why}"
                             + ("; keeping the current champion" if champion_is_model else "; serving rule segments"))
     else:
         previous = champion.estimator if champion_is_model else None

@@ -42,12 +42,14 @@ def training_cutoffs(
 
     - anchor days in the window (weekly by default), at most `max_trainings` of them;
     - `force` (a retrain asked for from the UI or CLI) trains as of the last day;
-    - with no champion yet, a window without an anchor still trains as of its last day, so a new
-      shop gets models (or a recorded baseline decision) on its first run.
+    - with no champion yet, the window's first day trains too, so every day of a first backfill is
+      scored by something promoted by then (on a new shop that is the recorded baseline).
     """
     if last < first:
         raise ValueError(f"last {last} is before first {first}")
-    cutoffs = spread(anchor_days(first, last, every_days), max_trainings) if max_trainings else []
-    if force or (not has_champion and not cutoffs):
-        cutoffs = sorted(set(cutoffs) | {last})
-    return cutoffs
+    cutoffs = set(spread(anchor_days(first, last, every_days), max_trainings)) if max_trainings else set()
+    if not has_champion:
+        cutoffs.add(first)
+    if force:
+        cutoffs.add(last)
+    return sorted(cutoffs)

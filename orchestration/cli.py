@@ -93,6 +93,33 @@ def demo(ctx: click.Context, customers: int, days: int, seed: int) -> None:
     click.echo(describe_home(configure_process()))
 
 
+@main.command(help="Registered models: versions, gate outcomes, key metrics and aliases (champion).")
+@click.argument("name", required=False)
+def models(name: str | None) -> None:
+    from ml.registry import ensure_tracking, list_versions
+    from orchestration.model_listing import format_versions
+
+    home = configure_process()
+    ensure_tracking(home.root)
+    click.echo(format_versions(list_versions(home.root, name)))
+
+
+@main.command(help="Move a model's champion alias back to an earlier version.")
+@click.argument("name")
+@click.argument("version")
+def rollback(name: str, version: str) -> None:
+    from ml.registry import ensure_tracking
+    from ml.registry import rollback as move_champion
+
+    home = configure_process()
+    ensure_tracking(home.root)
+    try:
+        moved = move_champion(home.root, name, version)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{moved['name']}: champion {moved['previous']} -> {moved['champion']}")
+
+
 @main.command(help="What the home holds: tables, row counts, paths.")
 def status() -> None:
     from orchestration.summary import describe_home
@@ -103,9 +130,10 @@ def status() -> None:
 @main.command(help="Open the Dagster UI on this home (localhost only).")
 @click.option("--port", type=int, default=3000, show_default=True)
 def ui(port: int) -> None:
+    from ml.registry import ensure_tracking
     from orchestration.resources import REPO_ROOT
 
-    configure_process()
+    ensure_tracking(configure_process().root)
     dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
     os.execv(dagster, [dagster, "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)])
 
@@ -113,7 +141,10 @@ def ui(port: int) -> None:
 @main.command(name="mlflow", help="Open the MLflow UI on this home's tracking store (localhost only).")
 @click.option("--port", type=int, default=5000, show_default=True)
 def mlflow_ui(port: int) -> None:
+    from ml.registry import ensure_tracking
+
     home = configure_process()
+    ensure_tracking(home.root)
     os.environ["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
     mlflow = os.path.join(os.path.dirname(sys.executable), "mlflow")
     args = [mlflow, "server", "--backend-store-uri", home.mlflow_uri, "--default-artifact-root", str(home.mlflow_artifacts),

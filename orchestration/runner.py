@@ -11,6 +11,7 @@ import dagster as dg
 
 from orchestration.environment import configure_process
 from orchestration.partitions import range_tags
+from ml.registry import ensure_tracking
 from orchestration.resources import ensure_dbt_manifest
 from shop.home import Home
 
@@ -32,6 +33,7 @@ class RunSummary:
 def run_range(first: date, last: date, home: Home | None = None) -> RunSummary:
     home = configure_process(home)
     ensure_dbt_manifest()
+    ensure_tracking(home.root)  # once, before any step: concurrent creation corrupts the MLflow store
     from orchestration.definitions import defs  # after the environment is set: partitions read the home
 
     job = defs.resolve_job_def(JOB_NAME)

@@ -26,9 +26,10 @@ def test_a_daily_run_trains_only_on_anchor_days():
     assert training_cutoffs(THURSDAY, THURSDAY) == [THURSDAY]
 
 
-def test_a_new_shop_trains_on_its_first_run_and_force_trains_as_of_the_last_day():
+def test_a_new_shop_trains_from_its_first_day_and_force_trains_as_of_the_last_day():
     day = date(2026, 1, 2)
     assert training_cutoffs(day, day, has_champion=False) == [day]
+    assert training_cutoffs(day, date(2026, 1, 9), has_champion=False) == [day, date(2026, 1, 8)]
     assert training_cutoffs(day, day, force=True) == [day]
     assert training_cutoffs(THURSDAY, date(2026, 1, 3), force=True) == [THURSDAY, date(2026, 1, 3)]
 

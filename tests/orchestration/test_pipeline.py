@@ -2,6 +2,7 @@
 
 from datetime import date, timedelta
 
+import duckdb
 import pytest
 
 from tests.orchestration.conftest import run_cli, table_snapshot
@@ -10,7 +11,17 @@ pytestmark = pytest.mark.slow
 
 START = date(2026, 1, 5)
 DAYS = 14
-MARTS = ("marts.customer_daily_activity", "marts.customer_features", "staging.stg_events")
+MARTS = (
+    "staging.stg_events",
+    "marts.customer_daily_activity",
+    "marts.customer_features",
+    "marts.customer_scores",
+    "marts.customer_clusters",
+    "marts.customer_segments",
+    "marts.segment_membership_history",
+    "marts.segment_transitions",
+    "marts.segment_summary",
+)
 
 
 @pytest.fixture(scope="module")
@@ -21,11 +32,21 @@ def built_home(tmp_path_factory):
     return home
 
 
-def test_the_run_builds_the_feature_marts(built_home):
-    features = table_snapshot(built_home / "warehouse.duckdb", "marts.customer_features")
-    assert features, "customer_features is empty"
-    status = run_cli(built_home, "status").stdout
-    assert "marts.customer_features" in status
+def test_the_run_builds_features_scores_clusters_and_segments_for_every_day(built_home):
+    warehouse = built_home / "warehouse.duckdb"
+    for table in MARTS:
+        assert table_snapshot(warehouse, table), f"{table} is empty"
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        days = {t: con.execute(f"select count(distinct as_of_date) from {t}").fetchone()[0]
+                for t in ("marts.customer_features", "marts.customer_scores", "marts.customer_clusters")}
+        unscored = con.execute("select count(*) from marts.customer_scores where p_purchase_30d is null").fetchone()[0]
+    assert days == {t: DAYS for t in days}, days
+    assert unscored == 0, "a day was left without any promoted model (baseline) to score it"
+    assert "marts.customer_segments" in run_cli(built_home, "status").stdout
+    listing = run_cli(built_home, "models").stdout
+    for name in ("purchase_propensity_30d", "churn_risk", "customer_lifetime_value", "discount_response",
+                 "next_category", "behavioral_clusters"):
+        assert name in listing and "champion" in listing
 
 
 def test_rerunning_a_day_leaves_every_table_identical(built_home):

@@ -1,0 +1,101 @@
+"""Model training (one asset per family) and daily scoring: thin wrappers around ml/."""
+
+import dagster as dg
+
+from ml import registry, score, train
+from orchestration.cadence import training_cutoffs
+from orchestration.partitions import daily_partitions, window_dates
+from orchestration.resources import WAREHOUSE_POOL, current_home
+
+TRAINING_INPUTS = [
+    ["marts", "customer_features"],
+    ["marts", "customer_daily_activity"],
+    ["marts", "customer_category_daily"],
+    ["staging", "stg_campaign_assignments"],
+    ["staging", "stg_campaigns"],
+]
+
+
+class TrainingConfig(dg.Config):
+    force: bool = False  # retrain as of the window's last day even when it is not a retrain day
+    every_days: int = 7  # retrain cadence: anchor days counted from 1970-01-01 (weekly = Thursdays)
+    max_trainings: int = 3  # at most this many cutoffs in one backfill window
+
+
+def _has_champion(home, family: str) -> bool:
+    return all(registry.champion_info(home.root, name) for name in registry.FAMILIES[family])
+
+
+def _trained_cutoffs(home, family: str) -> set[str]:
+    """As-of dates the family already has a version for: re-running a day does not retrain it."""
+    name = registry.FAMILIES[family][0]
+    return {row["as_of_date"] for row in registry.list_versions(home.root, name) if row.get("as_of_date")}
+
+
+def _training_asset(family: str) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=family,
+        key_prefix=["models"],
+        deps=TRAINING_INPUTS,
+        partitions_def=daily_partitions(),
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        group_name="models",
+        pool=WAREHOUSE_POOL,
+        description=f"Trains {family} on retrain days (point in time), gates it against its baseline and champion in MLflow.",
+    )
+    def _train(context: dg.AssetExecutionContext, config: TrainingConfig) -> dg.MaterializeResult:
+        home = current_home()
+        registry.ensure_tracking(home.root)  # idempotent; `segments run` / `segments ui` create it up front
+        first, last = window_dates(*context.partition_time_window)
+        cutoffs = training_cutoffs(first, last, every_days=config.every_days, max_trainings=config.max_trainings,
+                                   has_champion=_has_champion(home, family), force=config.force)
+        if not config.force:
+            done = _trained_cutoffs(home, family)
+            cutoffs = [c for c in cutoffs if c.isoformat() not in done]
+        outcomes = [train.train_family(family, home.warehouse, home.root, cutoff) for cutoff in cutoffs]
+        return dg.MaterializeResult(metadata=train_metadata(outcomes, cutoffs))
+
+    return _train
+
+
+def train_metadata(outcomes: list[dict], cutoffs) -> dict:
+    if not outcomes:
+        return {"trained": False, "why": "no retrain day in this window; the champion keeps serving"}
+    latest = outcomes[-1]
+    meta: dict = {"trained": True, "cutoffs": [c.isoformat() for c in cutoffs], "result": dg.MetadataValue.json(latest)}
+    for model in latest.get("models", []):
+        name = model.get("name", latest["family"])
+        meta[f"{name}/version"] = str(model.get("version"))
+        meta[f"{name}/promoted"] = bool(model.get("promoted"))
+        meta[f"{name}/serve"] = str(model.get("serve"))
+        meta[f"{name}/reason"] = str(model.get("reason", ""))
+    return meta
+
+
+training_assets = [_training_asset(family) for family in registry.FAMILIES]
+
+SCORE_TABLES = ("customer_scores", "customer_clusters", "cluster_profiles")
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            key=["marts", table],
+            deps=[["marts", "customer_features"], *[a.key for a in training_assets]],
+            group_name="scores",
+        )
+        for table in SCORE_TABLES
+    ],
+    partitions_def=daily_partitions(),
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool=WAREHOUSE_POOL,
+    name="score_customers",
+    description="Scores every known customer for each day with the models served at that day (champion or baseline).",
+)
+def score_customers(context: dg.AssetExecutionContext):
+    home = current_home()
+    first, last = window_dates(*context.partition_time_window)
+    result = score.score_window(home.warehouse, home.root, first, last)
+    served = dg.MetadataValue.json(result.get("served", {}))
+    for table in SCORE_TABLES:
+        yield dg.MaterializeResult(asset_key=["marts", table], metadata={"rows": result.get("rows", 0), "served": served})

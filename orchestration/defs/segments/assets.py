@@ -1,0 +1,33 @@
+"""Dynamic segments from segments.yml: daily membership, history, transitions and summary."""
+
+import dagster as dg
+
+from orchestration.partitions import daily_partitions, window_dates
+from orchestration.resources import REPO_ROOT, WAREHOUSE_POOL, current_home
+from segmentation.pipeline import build_segments_window
+
+SEGMENT_TABLES = ("customer_segments", "segment_membership_history", "segment_transitions", "segment_summary")
+SEGMENTS_FILE = REPO_ROOT / "segments.yml"
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            key=["marts", table],
+            deps=[["marts", "customer_features"], ["marts", "customer_category_features"],
+                  ["marts", "customer_scores"], ["marts", "customer_clusters"]],
+            group_name="segments",
+        )
+        for table in SEGMENT_TABLES
+    ],
+    partitions_def=daily_partitions(),
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool=WAREHOUSE_POOL,
+    name="segment_marts",
+    description="Overlapping daily segment membership from segments.yml (rules and clusters), its history and moves.",
+)
+def segment_marts(context: dg.AssetExecutionContext):
+    first, last = window_dates(*context.partition_time_window)
+    result = build_segments_window(current_home().warehouse, SEGMENTS_FILE, first, last)
+    for table in SEGMENT_TABLES:
+        yield dg.MaterializeResult(asset_key=["marts", table], metadata=result.metadata_for(table))
