@@ -153,7 +153,11 @@ def export_audience(home, segment: str, as_of: date | str | None = None, fmt: st
 def _resolve_day(con: duckdb.DuckDBPyConnection, segment: str, as_of: date | None) -> date:
     if not table_columns(con, None, *SEGMENTS):
         raise LookupError(f"{_name(SEGMENTS)} does not exist: build the segments before exporting audiences")
-    known = [r[0] for r in con.execute(f"select distinct segment from {_ref(SEGMENTS)} order by 1").fetchall()]
+    known = {r[0] for r in con.execute(f"select distinct segment from {_ref(SEGMENTS)}").fetchall()}
+    # a segment defined in segments.yml that nobody is in yet exports an empty audience, not an error
+    if table_columns(con, None, "marts", "segment_definitions"):
+        known |= {r[0] for r in con.execute("select segment from marts.segment_definitions").fetchall()}
+    known = sorted(known)
     if segment not in known:
         listed = ", ".join(known) if known else "(none: the table is empty)"
         raise ValueError(f"unknown segment {segment!r}; known segments: {listed}")

@@ -22,6 +22,9 @@ DEFAULT_CLUSTER_FEATURES = (
     "sessions_30d", "product_views_30d", "views_per_session", "cart_adds_30d", "cart_abandonment_rate",
     "view_to_purchase_ratio", "discount_revenue_share", "discounted_order_share", "return_rate",
     "email_open_rate", "days_since_last_seen", "tenure_days", "top_category_share", "n_categories_viewed",
+    # how customers search: price / on-sale filters and dwell separate deal hunters, researchers and
+    # browsers that order counts alone mix up (ARI vs the simulator's personas ~0.10 -> 0.23-0.40, 4 shops)
+    "on_sale_filter_uses_90d", "price_filter_uses_90d", "filter_use_rate", "avg_session_dwell_seconds",
 )
 OUTLIER_ID = -1
 OUTLIER_NAME = "outlier"

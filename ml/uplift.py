@@ -1,12 +1,20 @@
 """Discount response (uplift) from randomized treatment/control campaign assignments.
 
-T-learner: one XGBoost classifier on treated customers, one on controls; uplift = p_treated - p_control.
-Outcome: a purchase in the N days starting on the send day (`outcome_days`); features: the newest
-snapshot strictly before the send day, so nothing the campaign caused leaks into the features.
+Learners (all pool every campaign's assignments):
+- `LinearUplift` (default): a strongly L2-regularised logistic S-learner with treatment x feature
+  interactions on a short list of discount-behaviour and activity features; the L2 strength is picked
+  by Qini on the validation split, then the model is refit on train + validation.
+- T-learner: one XGBoost classifier on treated customers, one on controls; uplift = p_treated - p_control.
+- X-learner on top of the T-learner's outcome models.
+Boosted learners on a few thousand assignments mostly fit noise in the difference of two
+probabilities; the linear learner's effect is one shrunken vector, which is what a small shop supports.
+Outcome: a purchase in the N days starting `outcome_offset_days` after the send day; features: the
+newest snapshot strictly before the send day, so nothing the campaign caused leaks into the features.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -133,7 +141,136 @@ class XLearnerUplift(TLearnerUplift):
         return {self.output: top_reasons(blend, self.feature_names, k)}
 
 
-LEARNERS = {"t": TLearnerUplift, "x": XLearnerUplift}
+# Discount-behaviour and activity columns of marts.customer_features the linear learner prefers; a shop
+# lacking most of them gets every numeric column instead.
+DISCOUNT_RESPONSE_FEATURES = (
+    "discount_revenue_share", "discounted_order_share", "discounted_orders_total", "on_sale_filter_uses_90d",
+    "price_filter_uses_90d", "filter_uses_90d", "filter_use_rate", "searches_90d", "frequency", "recency_days",
+    "orders_90d", "sessions_90d", "events_90d", "email_open_rate", "push_open_rate",
+)
+L2_GRID = (0.003, 0.01, 0.03, 0.1)  # inverse L2 strengths (C) tried on the validation split
+
+
+class LinearUplift:
+    """Logistic S-learner: logit P(buy) = a + b.x + t * (c + d.x) on standardised signed-log features,
+    uplift = P(buy | x, t=1) - P(buy | x, t=0). One strength C for the whole vector, picked by the
+    validation Qini; the final fit uses train + validation (the test split stays untouched)."""
+
+    kind = "model"
+    output = "discount_uplift"
+
+    def __init__(self, features: tuple[str, ...] | None = DISCOUNT_RESPONSE_FEATURES, l2_grid: tuple[float, ...] = L2_GRID,
+                 min_preferred: int = 4):
+        self.features = tuple(features) if features else None
+        self.l2_grid = tuple(l2_grid)
+        self.min_preferred = min_preferred
+
+    # ---- preprocessing: signed log1p, median fill, standardise, clip to +-5 sd ----
+    def _columns(self, frame: pl.DataFrame) -> list[str]:
+        numeric = FeatureEncoder(categorical_columns=()).fit(frame).numeric_columns
+        if self.features:
+            preferred = [c for c in self.features if c in numeric]
+            if len(preferred) >= self.min_preferred:
+                return preferred
+        return numeric
+
+    def _raw(self, frame: pl.DataFrame) -> np.ndarray:
+        X = self.encoder_.transform(frame).astype(np.float64)
+        return np.sign(X) * np.log1p(np.abs(X))
+
+    def _fit_scaling(self, frame: pl.DataFrame) -> None:
+        self.encoder_ = FeatureEncoder(categorical_columns=())
+        self.encoder_.numeric_columns = self._columns(frame)
+        X = self._raw(frame)
+        with np.errstate(all="ignore"):
+            median = np.nanmedian(np.where(np.isfinite(X), X, np.nan), axis=0)
+        self.fill_ = np.where(np.isfinite(median), median, 0.0)
+        X = np.where(np.isfinite(X), X, self.fill_)
+        self.mean_ = X.mean(axis=0)
+        std = X.std(axis=0)
+        self.scale_ = np.where(std > 1e-9, std, 1.0)
+
+    def _design(self, frame: pl.DataFrame) -> np.ndarray:
+        X = self._raw(frame)
+        X = np.where(np.isfinite(X), X, self.fill_)
+        return np.clip((X - self.mean_) / self.scale_, -5.0, 5.0)
+
+    @staticmethod
+    def _with_treatment(Z: np.ndarray, t: np.ndarray) -> np.ndarray:
+        return np.hstack([Z, t[:, None], Z * t[:, None]])
+
+    def _fit_logistic(self, frame: pl.DataFrame, t: np.ndarray, y: np.ndarray, C: float):
+        from sklearn.linear_model import LogisticRegression
+
+        self._fit_scaling(frame)
+        Z = self._design(frame)
+        return LogisticRegression(C=C, max_iter=5000).fit(self._with_treatment(Z, t.astype(np.float64)), y)
+
+    def fit(self, train: pl.DataFrame, treatment, y, valid: pl.DataFrame | None = None, valid_treatment=None,
+            valid_y=None) -> "LinearUplift":
+        from ml.metrics import qini_coefficient
+
+        t = np.asarray(treatment, dtype=np.float64)
+        y = np.asarray(y, dtype=np.int64)
+        for name, mask in (("treated", t == 1), ("control", t == 0)):
+            if len(np.unique(y[mask])) < 2:
+                raise ValueError(f"discount_response: {name} outcomes hold a single class")
+        has_valid = valid is not None and valid.height > 0 and valid_treatment is not None
+        self.validation_qini_ = {}
+        C = self.l2_grid[len(self.l2_grid) // 2]
+        if has_valid and len(self.l2_grid) > 1:
+            tv, yv = np.asarray(valid_treatment, dtype=np.float64), np.asarray(valid_y, dtype=np.float64)
+            for c in self.l2_grid:
+                self.model_ = self._fit_logistic(train, t, y, c)
+                q = qini_coefficient(yv, tv, self.predict_uplift(valid))
+                self.validation_qini_[c] = q if math.isfinite(q) else -math.inf
+            C = max(self.l2_grid, key=lambda c: (self.validation_qini_[c], -c))
+        self.C_ = C
+        if has_valid:
+            both = pl.concat([train, valid], how="diagonal_relaxed")
+            t_all = np.concatenate([t, np.asarray(valid_treatment, dtype=np.float64)])
+            y_all = np.concatenate([y, np.asarray(valid_y, dtype=np.int64)])
+            self.model_ = self._fit_logistic(both, t_all, y_all, C)
+        else:
+            self.model_ = self._fit_logistic(train, t, y, C)
+        self.records_ = {"C": C, "features": len(self.encoder_.numeric_columns),
+                         "validation_qini": {str(k): v for k, v in self.validation_qini_.items()}}
+        return self
+
+    @property
+    def feature_names(self) -> list[str]:
+        return self.encoder_.feature_names
+
+    def predict_arms(self, frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        Z = self._design(frame)
+        n = len(Z)
+        treated = self.model_.predict_proba(self._with_treatment(Z, np.ones(n)))[:, 1]
+        control = self.model_.predict_proba(self._with_treatment(Z, np.zeros(n)))[:, 1]
+        return treated, control
+
+    def predict_uplift(self, frame: pl.DataFrame) -> np.ndarray:
+        if frame.height == 0:
+            return np.zeros(0)
+        treated, control = self.predict_arms(frame)
+        return treated - control
+
+    def score(self, frame: pl.DataFrame) -> dict[str, np.ndarray]:
+        return {self.output: self.predict_uplift(frame)}
+
+    def effect_coefficients(self) -> dict[str, float]:
+        """The treatment-interaction weights per (standardised) feature: what makes a customer respond."""
+        k = len(self.feature_names)
+        return dict(zip(self.feature_names, self.model_.coef_[0, k + 1:].tolist()))
+
+    def reason_codes(self, frame: pl.DataFrame, k: int = 3, approx: bool = False) -> dict[str, np.ndarray]:
+        """Drivers of the uplift: each feature's interaction term (log-odds added by treatment)."""
+        Z = self._design(frame)
+        n_features = len(self.feature_names)
+        contribs = Z * self.model_.coef_[0, n_features + 1:][None, :]
+        return {self.output: top_reasons(contribs, self.feature_names, k)}
+
+
+LEARNERS = {"linear": LinearUplift, "t": TLearnerUplift, "x": XLearnerUplift}
 
 
 def is_discount_campaign(assignments: pl.DataFrame) -> pl.Expr:
@@ -147,11 +284,14 @@ def is_discount_campaign(assignments: pl.DataFrame) -> pl.Expr:
 
 
 def uplift_training_set(warehouse_path: str | Path, outcome_days: int = OUTCOME_DAYS, discount_only: bool = True,
-                        last_data_day=None) -> pl.DataFrame:
+                        last_data_day=None, outcome_offset_days: int = 0) -> pl.DataFrame:
     """One row per assignment with a complete outcome window: features as of the newest snapshot
-    before the send day, `treatment` (1/0), `outcome` (purchase in [send day, send day + N - 1]),
-    campaign_id and sent_date. Assignments without a prior snapshot or whose window ends after the
-    data are dropped."""
+    before the send day, `treatment` (1/0), `outcome` (purchase in [send day + offset, send day +
+    offset + N - 1]), campaign_id and sent_date. Assignments without a prior snapshot or whose window
+    ends after the data are dropped."""
+    if outcome_days < 1 or outcome_offset_days < 0:
+        raise ValueError(f"outcome_days must be >= 1 and outcome_offset_days >= 0, got {outcome_days}, {outcome_offset_days}")
+    last_offset = outcome_offset_days + outcome_days - 1
     assignments = warehouse.campaign_assignments(warehouse_path)
     if assignments.height == 0:
         return assignments
@@ -165,7 +305,7 @@ def uplift_training_set(warehouse_path: str | Path, outcome_days: int = OUTCOME_
         if bounds is None:
             return assignments.head(0)
         last_data_day = bounds[1]
-    assignments = assignments.filter(pl.col("sent_date") + timedelta(days=outcome_days - 1) <= last_data_day)
+    assignments = assignments.filter(pl.col("sent_date") + timedelta(days=last_offset) <= last_data_day)
     snapshots = warehouse.snapshot_dates(warehouse_path)
     send_days = assignments.get_column("sent_date").unique().to_list()
     feature_day = {d: warehouse.latest_snapshot_before(snapshots, d) for d in send_days}
@@ -179,8 +319,8 @@ def uplift_training_set(warehouse_path: str | Path, outcome_days: int = OUTCOME_
     assignments = assignments.with_row_index("key")
     windows = assignments.select(
         "key", "customer_id",
-        pl.col("sent_date").alias("window_start"),
-        (pl.col("sent_date") + timedelta(days=outcome_days - 1)).alias("window_end"),
+        (pl.col("sent_date") + timedelta(days=outcome_offset_days)).alias("window_start"),
+        (pl.col("sent_date") + timedelta(days=last_offset)).alias("window_end"),
     )
     outcomes = warehouse.purchases_in_windows(warehouse_path, windows)
     features = warehouse.features_as_of(warehouse_path, sorted({d for d in feature_day.values() if d is not None}))

@@ -93,6 +93,31 @@ def demo(ctx: click.Context, customers: int, days: int, seed: int) -> None:
     click.echo(describe_home(configure_process()))
 
 
+@main.command(help="Write a segment's audience for a marketing tool: consented members only, with a control flag.")
+@click.option("--segment", required=True, help="Segment name (see segments.yml, or cluster_<name>).")
+@click.option("--date", "as_of", callback=_parse_day, help="Membership day; default: the latest built day.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet", "jsonl"]), default="csv", show_default=True)
+@click.option("--channel", type=click.Choice(["email", "push", "any"]), default="email", show_default=True,
+              help="Consent that must allow the channel.")
+@click.option("--control-share", type=click.FloatRange(0, 1, max_open=True), default=0.1, show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), help="Output file; default: $SEGMENTS_HOME/exports/<segment>/<date>/.")
+def export(segment: str, as_of: date | None, fmt: str, channel: str, control_share: float, out: str | None) -> None:
+    from pathlib import Path
+
+    from activation import export_audience
+
+    home = configure_process()
+    try:
+        manifest = export_audience(home, segment, as_of, fmt, Path(out) if out else None, channel=channel,
+                                   control_share=control_share)
+    except (ValueError, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"{manifest.rows:,} customers of {manifest.segment!r} on {manifest.as_of} ({manifest.control_rows:,} held out as control; "
+        f"{manifest.excluded_no_consent:,} without {channel} consent left out) -> {manifest.path}\nmanifest: {manifest.manifest_path}"
+    )
+
+
 @main.command(help="Registered models: versions, gate outcomes, key metrics and aliases (champion).")
 @click.argument("name", required=False)
 def models(name: str | None) -> None:
@@ -125,6 +150,29 @@ def status() -> None:
     from orchestration.summary import describe_home
 
     click.echo(describe_home(configure_process()))
+
+
+@main.group(help="The Apache Superset example over the serving copy (its own venv under the home, ~700 MB).")
+def bi() -> None:
+    pass
+
+
+def _bi_script(name: str) -> None:
+    from orchestration.resources import REPO_ROOT
+
+    configure_process()
+    script = REPO_ROOT / "bi" / "superset" / name
+    os.execv("/bin/bash", ["/bin/bash", str(script)])
+
+
+@bi.command(name="provision", help="Install Superset (once), set it up and import the 'Customer segments' dashboard.")
+def bi_provision() -> None:
+    _bi_script("provision.sh")
+
+
+@bi.command(name="serve", help="Serve Superset on http://127.0.0.1:8088 (log in as admin; password in $SEGMENTS_HOME/superset).")
+def bi_serve() -> None:
+    _bi_script("serve.sh")
 
 
 @main.command(help="Open the Dagster UI on this home (localhost only).")

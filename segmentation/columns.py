@@ -16,6 +16,7 @@ import duckdb
 FEATURES_TABLE = "marts.customer_features"
 SCORES_TABLE = "marts.customer_scores"
 CATEGORY_TABLE = "marts.customer_category_features"
+TAG_TABLE = "marts.customer_tag_features"
 CLUSTERS_TABLE = "marts.customer_clusters"
 
 SOURCE_TABLES = {"features": FEATURES_TABLE, "scores": SCORES_TABLE}
@@ -43,8 +44,7 @@ KNOWN_COLUMNS: dict[str, ColumnInfo] = {
     **_cols("features", NUMBER, """recency_days frequency monetary avg_order_value orders_30d orders_90d
         revenue_30d revenue_90d sessions_30d product_views_30d views_per_session cart_adds_30d
         cart_abandonment_rate view_to_purchase_ratio discount_revenue_share discounted_order_share
-        on_sale_filter_uses_90d price_filter_uses_90d share_mobile tenure_days days_since_last_seen
-        eco_view_share_90d"""),
+        on_sale_filter_uses_90d price_filter_uses_90d share_mobile tenure_days days_since_last_seen"""),
     **_cols("features", BOOLEAN, "is_identified email_opt_in push_opt_in"),
     **_cols("features", STRING, "primary_device top_category trending_category email_sha256 country"),
     **_cols("scores", NUMBER, """p_purchase_7d p_purchase_30d p_purchase_90d p_churn expected_orders_365d
@@ -55,6 +55,8 @@ KNOWN_COLUMNS: dict[str, ColumnInfo] = {
 # Columns of marts.customer_category_features behind the category_* rule functions.
 CATEGORY_COLUMNS = ("customer_id", "as_of_date", "category", "views_30d", "views_prior_60d", "orders_90d",
                     "revenue_90d", "share_of_views_90d", "trend_ratio")
+# Columns of marts.customer_tag_features behind the tag_* rule functions.
+TAG_COLUMNS = ("customer_id", "as_of_date", "tag", "views_30d", "views_90d", "orders_90d", "share_of_views_90d")
 CLUSTER_COLUMNS = ("customer_id", "as_of_date", "cluster_name")
 
 # What marts.segment_summary averages / sums over members, when the column exists.

@@ -2,7 +2,7 @@
 
 The SQL is a boolean expression over one row of the *segment base* relation built by
 `membership.py`: one column per catalogue column (same name) plus derived columns named by
-`Requirement.alias` (category lookups, per-day deciles). Identifiers come only from the
+`Requirement.alias` (category and tag lookups, per-day deciles). Identifiers come only from the
 catalogue and are always double-quoted; literals are re-emitted from their parsed value
 (strings with quotes doubled, numbers from the digits the tokenizer accepted).
 """
@@ -43,7 +43,13 @@ CATEGORY_FUNCTIONS: dict[str, dict[int | None, str]] = {
     "category_view_share": {90: "share_of_views_90d"},
     "category_trend": {None: "trend_ratio"},
 }
-FUNCTIONS = (*CATEGORY_FUNCTIONS, "decile", "in_top_decile", "coalesce")
+# tag function -> (allowed window days, measure per days), read from marts.customer_tag_features
+TAG_FUNCTIONS: dict[str, dict[int, str]] = {
+    "tag_views": {30: "views_30d", 90: "views_90d"},
+    "tag_orders": {90: "orders_90d"},
+    "tag_view_share": {90: "share_of_views_90d"},
+}
+FUNCTIONS = (*CATEGORY_FUNCTIONS, *TAG_FUNCTIONS, "decile", "in_top_decile", "coalesce")
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,16 @@ class CategoryMeasure:
     def alias(self) -> str:
         # The category is user text: hex keeps the column name a plain identifier.
         return f"cat__{self.measure}__{self.category.encode('utf-8').hex()}"
+
+
+@dataclass(frozen=True)
+class TagMeasure:
+    tag: str  # trimmed, lower-case: the form marts.customer_tag_features stores
+    measure: str  # views_30d | views_90d | orders_90d | share_of_views_90d
+
+    @property
+    def alias(self) -> str:
+        return f"tag__{self.measure}__{self.tag.encode('utf-8').hex()}"
 
 
 @dataclass(frozen=True)
@@ -72,6 +88,7 @@ class CompiledRule:
     columns: frozenset[str]
     categories: frozenset[CategoryMeasure]
     deciles: frozenset[Decile]
+    tags: frozenset[TagMeasure] = frozenset()
 
 
 def quote_ident(name: str) -> str:
@@ -108,27 +125,32 @@ class _Context:
     catalogue: dict[str, ColumnInfo]
     known: dict[str, ColumnInfo]
     category_available: bool
+    tag_available: bool = True
     missing: list[str] = field(default_factory=list)
     columns: set[str] = field(default_factory=set)
     categories: set[CategoryMeasure] = field(default_factory=set)
     deciles: set[Decile] = field(default_factory=set)
+    tags: set[TagMeasure] = field(default_factory=set)
 
 
 def compile_rule(rule: str | Node, catalogue: dict[str, ColumnInfo] | None = None,
-                 known: dict[str, ColumnInfo] | None = None, category_available: bool = True) -> CompiledRule:
+                 known: dict[str, ColumnInfo] | None = None, category_available: bool = True,
+                 tag_available: bool = True) -> CompiledRule:
     """Rule text or AST -> CompiledRule. `catalogue`: columns present (default: the known schema);
-    `known`: columns that may legitimately be absent (missing input rather than typo).
+    `known`: columns that may legitimately be absent (missing input rather than typo);
+    `category_available` / `tag_available`: the tables behind the category_* / tag_* functions exist.
     Raises RuleSyntaxError / RuleError for a broken rule, MissingInputError when inputs are absent."""
     catalogue = KNOWN_COLUMNS if catalogue is None else catalogue
     known = KNOWN_COLUMNS if known is None else known
     node = parse_rule(rule) if isinstance(rule, str) else rule
-    ctx = _Context(catalogue, known, category_available)
+    ctx = _Context(catalogue, known, category_available, tag_available)
     sql, kind = _emit(node, ctx)
     if kind != BOOLEAN:
         raise RuleError(f"a rule must be a condition (true/false), this one is a {kind}", node.position)
     if ctx.missing:
         raise MissingInputError(sorted(set(ctx.missing)))
-    return CompiledRule(sql, frozenset(ctx.columns), frozenset(ctx.categories), frozenset(ctx.deciles))
+    return CompiledRule(sql, frozenset(ctx.columns), frozenset(ctx.categories), frozenset(ctx.deciles),
+                        frozenset(ctx.tags))
 
 
 def _emit(node: Node, ctx: _Context) -> tuple[str, str]:
@@ -193,6 +215,8 @@ def _column(node: Column, ctx: _Context) -> tuple[str, str]:
 def _call(node: Call, ctx: _Context) -> tuple[str, str]:
     if node.name in CATEGORY_FUNCTIONS:
         return _category_call(node, ctx)
+    if node.name in TAG_FUNCTIONS:
+        return _tag_call(node, ctx)
     if node.name in ("decile", "in_top_decile"):
         if len(node.args) != 1 or not isinstance(node.args[0], Column):
             raise RuleError(f"{node.name}() takes one numeric column", node.position)
@@ -216,16 +240,17 @@ def _call(node: Call, ctx: _Context) -> tuple[str, str]:
     raise RuleError(f"unknown function '{node.name}'{extra}", node.position)
 
 
-def _category_call(node: Call, ctx: _Context) -> tuple[str, str]:
-    windows = CATEGORY_FUNCTIONS[node.name]
+def _lookup_args(node: Call, windows: dict, noun: str) -> tuple[str, int | None]:
+    """('name' literal, days) of a category_* / tag_* call; only literals are accepted, so the
+    value is data (compared as a string, hex-encoded in the alias), never SQL."""
     takes_days = None not in windows
     expected = 2 if takes_days else 1
-    usage = f"{node.name}('category'{', days' if takes_days else ''})"
+    usage = f"{node.name}('{noun}'{', days' if takes_days else ''})"
     if len(node.args) != expected:
         raise RuleError(f"{node.name}() takes {expected} argument(s): {usage}", node.position)
-    category = node.args[0]
-    if not isinstance(category, Literal) or not isinstance(category.value, str) or not category.value:
-        raise RuleError(f"{node.name}(): the category must be a non-empty quoted string, e.g. {usage}", node.position)
+    name = node.args[0]
+    if not isinstance(name, Literal) or not isinstance(name.value, str) or not name.value.strip():
+        raise RuleError(f"{node.name}(): the {noun} must be a non-empty quoted string, e.g. {usage}", node.position)
     days: int | None = None
     if takes_days:
         arg = node.args[1]
@@ -234,8 +259,25 @@ def _category_call(node: Call, ctx: _Context) -> tuple[str, str]:
             allowed = " or ".join(str(d) for d in windows)
             raise RuleError(f"{node.name}(): days must be {allowed}", node.position)
         days = int(arg.value)
+    return name.value, days
+
+
+def _category_call(node: Call, ctx: _Context) -> tuple[str, str]:
+    windows = CATEGORY_FUNCTIONS[node.name]
+    category, days = _lookup_args(node, windows, "category")
     if not ctx.category_available:
         ctx.missing.append("table marts.customer_category_features")
-    measure = CategoryMeasure(category.value, windows[days])
+    measure = CategoryMeasure(category, windows[days])
     ctx.categories.add(measure)
+    return quote_ident(measure.alias), NUMBER
+
+
+def _tag_call(node: Call, ctx: _Context) -> tuple[str, str]:
+    windows = TAG_FUNCTIONS[node.name]
+    tag, days = _lookup_args(node, windows, "tag")
+    if not ctx.tag_available:
+        ctx.missing.append("table marts.customer_tag_features")
+    # Tags are stored trimmed and lower-case, so 'Eco-Friendly ' finds 'eco-friendly'.
+    measure = TagMeasure(tag.strip().lower(), windows[days])
+    ctx.tags.add(measure)
     return quote_ident(measure.alias), NUMBER

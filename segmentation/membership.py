@@ -20,9 +20,9 @@ from typing import Iterable
 import duckdb
 
 from segmentation.columns import (CATEGORY_COLUMNS, CATEGORY_TABLE, CLUSTERS_TABLE, FEATURES_TABLE,
-                                  SCORES_TABLE, SUMMARY_REVENUE_COLUMN, SUMMARY_SCORE_COLUMNS, ColumnInfo,
-                                  table_columns, warehouse_catalogue)
-from segmentation.compiler import CategoryMeasure, Decile, quote_ident, sql_string
+                                  SCORES_TABLE, SUMMARY_REVENUE_COLUMN, SUMMARY_SCORE_COLUMNS, TAG_COLUMNS, TAG_TABLE,
+                                  ColumnInfo, table_columns, warehouse_catalogue)
+from segmentation.compiler import CategoryMeasure, Decile, TagMeasure, quote_ident, sql_string
 from segmentation.history import build_membership_history  # noqa: F401  (part of this module's API)
 from segmentation.rules import CLUSTER_PREFIX, PlannedSegment, SegmentConfig, SegmentDefinition, plan_segments
 from segmentation.tables import DAYS, DEFINITIONS, RUNS, SEGMENTS, ensure_tables
@@ -64,7 +64,8 @@ def build_daily_segments(con: duckdb.DuckDBPyConnection, segments: SegmentConfig
                  if info.source == "features" or score_types}
     category_types = table_columns(con, CATEGORY_TABLE) or {}
     category_available = set(CATEGORY_COLUMNS) <= set(category_types)
-    planned = plan_segments(config, catalogue, category_available)  # raises before anything is written
+    tag_available = set(TAG_COLUMNS) <= set(table_columns(con, TAG_TABLE) or {})
+    planned = plan_segments(config, catalogue, category_available, tag_available)  # raises before anything is written
 
     result = DailyBuildResult()
     result.evaluated = [p.definition.name for p in planned if p.compiled]
@@ -139,11 +140,12 @@ def _numeric_expr(alias: str, column: str, dtype: str) -> str:
 def _build_base(con, planned: list[PlannedSegment], catalogue: dict[str, ColumnInfo], feature_types: dict,
                 score_types: dict, cluster_types: dict | None, start: date, end: date, max_age: int) -> None:
     """_seg_base: one row per (customer_id, as_of_date) of the evaluated days with every column the
-    rules and the summary need, category lookups and per-day deciles."""
+    rules and the summary need, category and tag lookups and per-day deciles."""
     compiled = [p.compiled for p in planned if p.compiled]
     wanted = set().union(*(c.columns for c in compiled)) if compiled else set()
     deciles: set[Decile] = set().union(*(c.deciles for c in compiled)) if compiled else set()
     categories: set[CategoryMeasure] = set().union(*(c.categories for c in compiled)) if compiled else set()
+    tags: set[TagMeasure] = set().union(*(c.tags for c in compiled)) if compiled else set()
     wanted |= {d.column for d in deciles}
     wanted |= {c for c in (*SUMMARY_SCORE_COLUMNS, SUMMARY_REVENUE_COLUMN) if c in catalogue}
     wanted = sorted(wanted)
@@ -197,6 +199,22 @@ def _build_base(con, planned: list[PlannedSegment], catalogue: dict[str, ColumnI
                 where as_of_date in (select day from _seg_days) and category in ({names})
                 group by 1, 2) c
             on c.customer_id = f.customer_id and c.as_of_date = f.as_of_date""")
+    if tags:
+        # views / orders: 0 without a row for the tag; share: NULL then, like category_view_share
+        tag_measures = {"views_30d": "sum(coalesce(views_30d, 0))", "views_90d": "sum(coalesce(views_90d, 0))",
+                        "orders_90d": "sum(coalesce(orders_90d, 0))", "share_of_views_90d": "max(share_of_views_90d)"}
+        pivots = []
+        for m in sorted(tags, key=lambda m: m.alias):
+            pivots.append(f"{tag_measures[m.measure]} filter (where tag = {sql_string(m.tag)}) as {quote_ident(m.alias)}")
+            default = "" if m.measure == "share_of_views_90d" else ", 0"
+            select.append(f"coalesce(t.{quote_ident(m.alias)}{default}) as {quote_ident(m.alias)}")
+        names = ", ".join(sorted({sql_string(m.tag) for m in tags}))
+        joins.append(f"""left join (
+                select cast(customer_id as varchar) as customer_id, cast(as_of_date as date) as as_of_date, {', '.join(pivots)}
+                from {TAG_TABLE}
+                where as_of_date in (select day from _seg_days) and tag in ({names})
+                group by 1, 2) t
+            on t.customer_id = f.customer_id and t.as_of_date = f.as_of_date""")
     params: list = []
     if score_cols:
         params += [start - timedelta(days=max_age), end]

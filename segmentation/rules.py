@@ -196,14 +196,16 @@ def _segment(entry: object, index: int, catalogue, problems: list[str]) -> Segme
     return SegmentDefinition(name, entry["description"].strip(), entry["owner"].strip(), rule.strip(), tuple(channels))
 
 
-def plan_segments(config: SegmentConfig, catalogue: dict[str, ColumnInfo], category_available: bool) -> list[PlannedSegment]:
+def plan_segments(config: SegmentConfig, catalogue: dict[str, ColumnInfo], category_available: bool,
+                  tag_available: bool = True) -> list[PlannedSegment]:
     """Compile every segment against one warehouse. Missing inputs: raise (policy 'fail', all
     offending segments listed) or skip with the reason (policy 'skip'). Broken rules always raise."""
     planned: list[PlannedSegment] = []
     problems: list[str] = []
     for definition in config.segments:
         try:
-            compiled = compile_rule(parse_rule(definition.rule), catalogue, KNOWN_COLUMNS, category_available)
+            compiled = compile_rule(parse_rule(definition.rule), catalogue, KNOWN_COLUMNS, category_available,
+                                    tag_available)
             planned.append(PlannedSegment(definition, compiled))
         except MissingInputError as exc:
             if config.settings.missing_inputs == "skip":

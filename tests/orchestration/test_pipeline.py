@@ -64,3 +64,20 @@ def test_cli_runs_are_in_the_home_dagster_instance(built_home):
     runs = built_home / "dagster" / "storage"
     assert (built_home / "dagster" / "dagster.yaml").exists()
     assert runs.exists() and any(runs.iterdir())
+
+
+def test_the_run_publishes_the_serving_copy_and_the_audiences(built_home):
+    serving = built_home / "serving" / "segments.duckdb"
+    assert serving.exists() and (built_home / "serving" / "manifest.json").exists()
+    with duckdb.connect(str(serving), read_only=True) as con:
+        assert con.execute("select count(*) from marts.segment_summary").fetchone()[0] > 0
+    manifests = list((built_home / "exports").glob("*/*/*.manifest.json"))
+    assert {m.parent.parent.name for m in manifests} >= {"cart_abandoners"}
+
+
+def test_an_audience_export_from_the_cli(built_home, tmp_path):
+    out = tmp_path / "audience.csv"
+    result = run_cli(built_home, "export", "--segment", "repeat_buyers", "--format", "csv", "--out", str(out))
+    assert out.exists() and "held out as control" in result.stdout
+    unknown = run_cli(built_home, "export", "--segment", "no_such_segment", check=False)
+    assert unknown.returncode != 0 and "known segments" in unknown.stderr

@@ -294,6 +294,9 @@ def test_the_shipped_segments_run_on_a_warehouse_with_every_known_column(today):
     con.execute("""create table marts.customer_category_features as select 'c' || i as customer_id, ?::DATE as as_of_date,
                    'outerwear' as category, i % 7 as views_30d, 0 as views_prior_60d, 0 as orders_90d, 0.0 as revenue_90d,
                    0.5 as share_of_views_90d, 1.0 as trend_ratio from range(200) t(i)""", [today])
+    con.execute("""create table marts.customer_tag_features as select 'c' || i as customer_id, ?::DATE as as_of_date,
+                   'eco-friendly' as tag, i % 5 as views_30d, i % 9 as views_90d, 0 as orders_90d,
+                   (i % 9) / 10.0 as share_of_views_90d from range(200) t(i)""", [today])
     cfg = load_segments(Path(__file__).resolve().parents[2] / "segments.yml")
     result = build_daily_segments(con, cfg, today, today)
     assert result.skipped == {} and len(result.evaluated) == 14

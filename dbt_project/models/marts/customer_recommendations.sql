@@ -1,0 +1,284 @@
+{{
+    config(
+        materialized='table',
+        tags=['partitioned'],
+    )
+}}
+
+{#-
+  Top-N product recommendations per customer, as of ONE day: the window's last day, or the
+  latest day already held when that is later (an older window being rebuilt refreshes the
+  latest snapshot instead of adding an old one). The table keeps only that snapshot, so it
+  depends on the data built, not on how the days were split into windows, and a re-run is
+  identical. Cost: one 90-day lookback per run, whatever the window's length.
+
+  For identified customers active in the 90 days up to as_of_date:
+    1. co_purchase: products bought in the same visits as products the customer viewed, carted
+       or bought in those 90 days (score: co-purchasing visits summed over those products);
+    2. co_view: products only viewed in the same visits (score: co-viewing visits);
+    3. popular in the customer's top_category (score: distinct buyers in the 90 days);
+    4. popular overall (same score).
+  A product the customer bought in the last 30 days is never recommended. Each product is kept
+  at its best tier; rank orders by tier, score (desc), product_id, and the first
+  recommendations_top_n are kept.
+
+  Bounded work per customer: at most recommendations_max_seed_products of the customer's products
+  (bought first, then most viewed and carted, then product_id) and, for each, its
+  recommendations_related_per_product strongest related products (co-purchases first, then
+  co-views, then product_id) are looked at.
+-#}
+
+{%- set top_n = var('recommendations_top_n', 5) | int -%}
+{%- if top_n < 1 -%}
+    {{ exceptions.raise_compiler_error("recommendations_top_n must be >= 1") }}
+{%- endif -%}
+{%- set max_seeds = var('recommendations_max_seed_products', 20) | int -%}
+{%- set max_related = var('recommendations_related_per_product', 20) | int -%}
+{%- if max_seeds < 1 or max_related < 1 -%}
+    {{ exceptions.raise_compiler_error("recommendations_max_seed_products and recommendations_related_per_product must be >= 1") }}
+{%- endif -%}
+{%- set lookback_days = 90 -%}
+{%- set recent_purchase_days = 30 -%}
+
+{%- set snapshot_day = window_bounds()[1] -%}
+{%- if execute -%}
+    {%- set existing = adapter.get_relation(this.database, this.schema, this.identifier) -%}
+    {%- if existing is not none -%}
+        {%- set latest = run_query('select max(as_of_date) from ' ~ existing).rows[0][0] -%}
+        {%- if latest is not none and (latest | string) > snapshot_day -%}
+            {%- set snapshot_day = latest | string -%}
+        {%- endif -%}
+    {%- endif -%}
+{%- endif -%}
+{%- set as_of = date_literal(snapshot_day) -%}
+{%- set double = api.Column.translate_type('double') -%}
+{%- set string = api.Column.translate_type('string') -%}
+
+with links as (
+
+    select {{ anonymous_key('anonymous_id') }} as visitor_key, customer_id
+    from {{ ref('int_identity_map') }}
+    where linked_date <= {{ as_of }}
+
+),
+
+activity as (
+
+    select
+        coalesce(links.customer_id, products.visitor_key) as customer_id,
+        products.activity_date,
+        products.product_id,
+        products.category,
+        products.product_views,
+        products.cart_adds,
+        products.orders
+    from {{ ref('int_visitor_product_daily') }} as products
+    left join links on links.visitor_key = products.visitor_key
+    where products.activity_date between {{ date_add_days(as_of, 1 - lookback_days) }} and {{ as_of }}
+
+),
+
+customers as (
+
+    select customer_id, top_category
+    from {{ ref('customer_features') }}
+    where as_of_date = {{ as_of }}
+      and is_identified
+      and events_90d > 0
+
+),
+
+seeds as (
+
+    select customer_id, product_id
+    from (
+        select
+            activity.customer_id,
+            activity.product_id,
+            row_number() over (
+                partition by activity.customer_id
+                order by sum(activity.orders) desc, sum(activity.product_views + activity.cart_adds) desc, activity.product_id
+            ) as seed_rank
+        from activity
+        inner join customers on customers.customer_id = activity.customer_id
+        group by activity.customer_id, activity.product_id
+    ) as ranked_seeds
+    where seed_rank <= {{ max_seeds }}
+
+),
+
+recently_bought as (
+
+    select distinct activity.customer_id, activity.product_id
+    from activity
+    inner join customers on customers.customer_id = activity.customer_id
+    where activity.orders > 0
+      and activity.activity_date > {{ date_add_days(as_of, -recent_purchase_days) }}
+
+),
+
+exclusions as (
+
+    select customer_id, count(*) as products
+    from recently_bought
+    group by customer_id
+
+),
+
+pair_totals as (
+
+    select
+        product_id,
+        related_product_id,
+        sum(co_view_visits) as co_views,
+        sum(co_purchase_visits) as co_purchases
+    from {{ ref('int_product_pairs_daily') }}
+    where activity_date between {{ date_add_days(as_of, 1 - lookback_days) }} and {{ as_of }}
+    group by product_id, related_product_id
+
+),
+
+pairs as (
+
+    select product_id, related_product_id, co_views, co_purchases
+    from (
+        select
+            pair_totals.*,
+            row_number() over (
+                partition by product_id order by co_purchases desc, co_views desc, related_product_id
+            ) as related_rank
+        from pair_totals
+    ) as ranked_pairs
+    where related_rank <= {{ max_related }}
+
+),
+
+co_occurring as (
+
+    select
+        seeds.customer_id,
+        pairs.related_product_id as product_id,
+        sum(pairs.co_purchases) as co_purchases,
+        sum(pairs.co_views) as co_views
+    from seeds
+    inner join pairs on pairs.product_id = seeds.product_id
+    group by seeds.customer_id, pairs.related_product_id
+
+),
+
+seen_categories as (
+
+    -- for products missing from the dimension: the category their events carried most often
+    select
+        product_id,
+        category,
+        row_number() over (partition by product_id order by count(*) desc, category) as category_rank
+    from activity
+    where category is not null
+    group by product_id, category
+
+),
+
+product_stats as (
+
+    select
+        product_id,
+        count(distinct case when orders > 0 then customer_id end) as buyers,
+        count(distinct case when product_views > 0 or cart_adds > 0 then customer_id end) as viewers
+    from activity
+    group by product_id
+
+),
+
+products as (
+
+    select
+        stats.product_id,
+        coalesce(dimension.category, seen.category) as category,
+        stats.buyers,
+        stats.viewers
+    from product_stats as stats
+    left join {{ ref('stg_products') }} as dimension on dimension.product_id = stats.product_id
+    left join seen_categories as seen on seen.product_id = stats.product_id and seen.category_rank = 1
+
+),
+
+popular as (
+
+    select
+        products.*,
+        row_number() over (order by buyers desc, viewers desc, product_id) as overall_rank,
+        row_number() over (partition by category order by buyers desc, viewers desc, product_id) as category_rank
+    from products
+
+),
+
+candidates as (
+
+    select customer_id, product_id, 1 as tier, 'co_purchase' as reason, co_purchases as score
+    from co_occurring
+    where co_purchases > 0
+
+    union all
+
+    select customer_id, product_id, 2 as tier, 'co_view' as reason, co_views as score
+    from co_occurring
+    where co_purchases = 0 and co_views > 0
+
+    union all
+
+    -- enough popular products that top_n survive the customer's exclusions
+    select customers.customer_id, popular.product_id, 3 as tier, 'popular' as reason, popular.buyers as score
+    from customers
+    left join exclusions on exclusions.customer_id = customers.customer_id
+    inner join popular
+        on popular.category = customers.top_category
+        and popular.category_rank <= {{ top_n }} + coalesce(exclusions.products, 0)
+
+    union all
+
+    select customers.customer_id, popular.product_id, 4 as tier, 'popular' as reason, popular.buyers as score
+    from customers
+    left join exclusions on exclusions.customer_id = customers.customer_id
+    inner join popular on popular.overall_rank <= {{ top_n }} + coalesce(exclusions.products, 0)
+
+),
+
+eligible as (
+
+    select
+        candidates.*,
+        row_number() over (
+            partition by candidates.customer_id, candidates.product_id order by candidates.tier, candidates.score desc
+        ) as copy_number
+    from candidates
+    left join recently_bought
+        on recently_bought.customer_id = candidates.customer_id
+        and recently_bought.product_id = candidates.product_id
+    where recently_bought.product_id is null
+
+),
+
+ranked as (
+
+    select
+        eligible.*,
+        row_number() over (
+            partition by customer_id order by tier, score desc, product_id
+        ) as recommendation_rank
+    from eligible
+    where copy_number = 1
+
+)
+
+select
+    cast(ranked.customer_id as {{ string }}) as customer_id,
+    {{ as_of }} as as_of_date,
+    cast(ranked.recommendation_rank as {{ api.Column.translate_type('integer') }}) as rank,
+    cast(ranked.product_id as {{ string }}) as product_id,
+    cast(popular.category as {{ string }}) as category,
+    cast(ranked.score as {{ double }}) as score,
+    cast(ranked.reason as {{ string }}) as reason
+from ranked
+left join popular on popular.product_id = ranked.product_id
+where ranked.recommendation_rank <= {{ top_n }}

@@ -1,0 +1,212 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='window_replace',
+        window_column='as_of_date',
+        unique_key=['customer_id', 'as_of_date', 'tag'],
+        on_schema_change='fail',
+        tags=['partitioned'],
+        post_hook="{{ delete_expired_snapshots(this) }}",
+    )
+}}
+
+{#-
+  Point-in-time interest in product tags: one row per (customer, as_of_date, tag) for every day
+  of the window and every tag of a product the customer viewed or bought in the 90 days up to
+  as_of_date. Tags are data (int_product_tags: any shop's tags), never columns.
+
+  Same computation as customer_category_features: the last 90 days of per-visitor activity
+  (product views from int_visitor_product_daily, orders from int_order_lines, joined to the
+  products' current tags) as a change list summed cumulatively over the window's days, with
+  identity links applied from the day they were made. A product carries any number of tags, so
+  the share's denominator is every product view of the customer (customer_features'
+  product_views_90d, same keys and days), not the sum over tags.
+-#}
+
+{%- set metrics = ['product_views', 'orders'] -%}
+{%- set horizons = [30, 90] -%}
+{%- set double = api.Column.translate_type('double') -%}
+{%- set bigint = api.Column.translate_type('bigint') -%}
+
+with links as (
+
+    select {{ anonymous_key('anonymous_id') }} as visitor_key, customer_id as linked_customer_id, linked_date
+    from {{ ref('int_identity_map') }}
+
+),
+
+tags as (
+
+    select product_id, tag from {{ ref('int_product_tags') }}
+
+),
+
+tag_views as (
+
+    select
+        products.visitor_key,
+        products.activity_date,
+        tags.tag,
+        sum(products.product_views) as product_views,
+        0 as orders
+    from {{ ref('int_visitor_product_daily') }} as products
+    inner join tags on tags.product_id = products.product_id
+    where products.activity_date between {{ window_min_plus(-89) }} and {{ window_max() }}
+      and products.product_views > 0
+    group by products.visitor_key, products.activity_date, tags.tag
+
+),
+
+tag_orders as (
+
+    select
+        lines.visitor_key,
+        lines.order_date as activity_date,
+        tags.tag,
+        0 as product_views,
+        count(distinct lines.order_id) as orders
+    from {{ ref('int_order_lines') }} as lines
+    inner join tags on tags.product_id = lines.product_id
+    where lines.order_date between {{ window_min_plus(-89) }} and {{ window_max() }}
+      and not lines.is_return
+    group by lines.visitor_key, lines.order_date, tags.tag
+
+),
+
+recent as (
+
+    select visitor_key, activity_date, tag, sum(product_views) as product_views, sum(orders) as orders
+    from (select * from tag_views union all select * from tag_orders) as both_kinds
+    group by visitor_key, activity_date, tag
+
+),
+
+contributions as (
+
+    {%- for horizon in horizons %}
+    select
+        visitor_key,
+        tag,
+        {{ horizon }} as horizon,
+        activity_date as from_date,
+        {{ date_add_days('activity_date', horizon) }} as to_date,
+        {{ metrics | join(', ') }}
+    from recent
+    where activity_date > {{ window_min_plus(-horizon) }}
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+
+),
+
+segments as (
+
+    {{ split_at_identity_link('contributions', 'links', ['tag', 'horizon'] + metrics) }}
+
+),
+
+changes as (
+
+    select
+        feature_key, tag, horizon,
+        case when from_date > {{ window_min() }} then from_date else {{ window_min() }} end as as_of_date,
+        {{ metrics | join(', ') }}
+    from segments
+    where from_date <= {{ window_max() }} and to_date > {{ window_min() }}
+
+    union all
+
+    select
+        feature_key, tag, horizon,
+        to_date as as_of_date,
+        {%- for metric in metrics %}
+        -{{ metric }} as {{ metric }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from segments
+    where to_date > {{ window_min() }} and to_date <= {{ window_max() }}
+
+),
+
+daily_changes as (
+
+    select
+        feature_key, tag, horizon, as_of_date,
+        {%- for metric in metrics %}
+        sum({{ metric }}) as {{ metric }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from changes
+    group by feature_key, tag, horizon, as_of_date
+
+),
+
+days as (
+
+    {{ window_days() }}
+
+),
+
+spine as (
+
+    select keys.feature_key, keys.tag, keys.horizon, days.as_of_date
+    from (select distinct feature_key, tag, horizon from daily_changes) as keys
+    cross join days
+
+),
+
+running as (
+
+    select
+        spine.feature_key, spine.tag, spine.horizon, spine.as_of_date,
+        {%- for metric in metrics %}
+        sum(coalesce(daily_changes.{{ metric }}, 0)) over (
+            partition by spine.feature_key, spine.tag, spine.horizon
+            order by spine.as_of_date rows between unbounded preceding and current row
+        ) as {{ metric }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from spine
+    left join daily_changes
+        on daily_changes.feature_key = spine.feature_key
+        and daily_changes.tag = spine.tag
+        and daily_changes.horizon = spine.horizon
+        and daily_changes.as_of_date = spine.as_of_date
+
+),
+
+pivoted as (
+
+    select
+        feature_key as customer_id,
+        as_of_date,
+        tag,
+        coalesce(sum(case when horizon = 30 then product_views end), 0) as views_30d,
+        coalesce(sum(case when horizon = 90 then product_views end), 0) as views_90d,
+        coalesce(sum(case when horizon = 90 then orders end), 0) as orders_90d
+    from running
+    group by feature_key, as_of_date, tag
+
+),
+
+active as (
+
+    select * from pivoted where views_90d > 0 or orders_90d > 0
+
+),
+
+all_views as (
+
+    select customer_id, as_of_date, product_views_90d
+    from {{ ref('customer_features') }}
+    where as_of_date between {{ window_min() }} and {{ window_max() }}
+
+)
+
+select
+    active.customer_id,
+    active.as_of_date,
+    active.tag,
+    cast(active.views_30d as {{ bigint }}) as views_30d,
+    cast(active.views_90d as {{ bigint }}) as views_90d,
+    cast(active.orders_90d as {{ bigint }}) as orders_90d,
+    cast(round({{ ratio('active.views_90d', 'all_views.product_views_90d') }}, 9) as {{ double }}) as share_of_views_90d
+from active
+left join all_views
+    on all_views.customer_id = active.customer_id and all_views.as_of_date = active.as_of_date
