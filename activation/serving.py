@@ -52,6 +52,7 @@ DEFAULT_TABLES = (
     "marts.customer_features",
     "marts.customer_recommendations",
     "marts.campaign_results",
+    "marts.campaign_results_by_segment",
     "marts.customer_category_features",
 )
 # Daily snapshots with one row per customer per day: only the latest day is served, to keep the copy small.

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 
+from segmentation.campaign_results import build_campaign_results_by_segment
 from segmentation.columns import KNOWN_COLUMNS, warehouse_catalogue
 from segmentation.history import HistoryResult, build_membership_history
 from segmentation.membership import DailyBuildResult, build_daily_segments
@@ -43,8 +44,12 @@ def build_segments_window(warehouse: Path, segments_file: Path, start: date, end
         config = load_segments(segments_file, warehouse_catalogue(con) | KNOWN_COLUMNS)
         daily = build_daily_segments(con, config, start, end)
         history = build_membership_history(con, start, end, config.settings)
+        build_campaign_results_by_segment(con)
         rows = {
-            table: con.execute(f"select count(*) from marts.{table}").fetchone()[0]
-            for table in ("customer_segments", "segment_membership_history", "segment_transitions", "segment_summary")
+            table: con.execute(f"select count(*) from marts.{table}").fetchall()[0][0]
+            for table in ("customer_segments", "segment_membership_history", "segment_transitions", "segment_summary",
+                          "campaign_results_by_segment")
+            if con.execute("select count(*) from information_schema.tables where table_schema = 'marts' and table_name = ?",
+                           [table]).fetchall()[0][0]
         }
     return WindowResult(daily, history, rows)

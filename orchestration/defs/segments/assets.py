@@ -6,7 +6,8 @@ from orchestration.partitions import daily_partitions, window_dates
 from orchestration.resources import REPO_ROOT, WAREHOUSE_POOL, current_home
 from segmentation.pipeline import build_segments_window
 
-SEGMENT_TABLES = ("customer_segments", "segment_membership_history", "segment_transitions", "segment_summary")
+SEGMENT_TABLES = ("customer_segments", "segment_membership_history", "segment_transitions", "segment_summary",
+                  "campaign_results_by_segment")
 SEGMENTS_FILE = REPO_ROOT / "segments.yml"
 
 
@@ -14,8 +15,9 @@ SEGMENTS_FILE = REPO_ROOT / "segments.yml"
     specs=[
         dg.AssetSpec(
             key=["marts", table],
-            deps=[["marts", "customer_features"], ["marts", "customer_category_features"],
-                  ["marts", "customer_scores"], ["marts", "customer_clusters"]],
+            deps=[["marts", "customer_features"], ["marts", "customer_category_features"], ["marts", "customer_tag_features"],
+                  ["marts", "customer_scores"], ["marts", "customer_clusters"], ["marts", "customer_daily_activity"],
+                  ["staging", "stg_campaign_assignments"]],
             group_name="segments",
         )
         for table in SEGMENT_TABLES
