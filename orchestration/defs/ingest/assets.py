@@ -36,12 +36,17 @@ def _report_metadata(report) -> dict:
     backfill_policy=dg.BackfillPolicy.single_run(),
     group_name="ingest",
     pool=WAREHOUSE_POOL,
+    check_specs=[dg.AssetCheckSpec("rows_reconcile", asset=["lake", "events"], blocking=True,
+                                   description="For every landing file: rows read = accepted + quarantined.")],
     description="Validated events (contract v1), one parquet per day; refused rows go to quarantine.events.",
 )
 def lake_events(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     first, last = window_dates(*context.partition_time_window)
     report = loader.load_events(current_home(), first, last)
-    return dg.MaterializeResult(metadata=_report_metadata(report))
+    unreconciled = [f.source_file for f in report.files if not f.reconciles]
+    check = dg.AssetCheckResult(check_name="rows_reconcile", passed=report.reconciles,
+                                metadata={"files_not_reconciling": dg.MetadataValue.json(unreconciled)})
+    return dg.MaterializeResult(metadata=_report_metadata(report), check_results=[check])
 
 @dg.multi_asset(
     specs=[dg.AssetSpec(key=["lake", name], deps=[["landing", name]], group_name="ingest") for name in DIMENSIONS],

@@ -1,10 +1,12 @@
 """Model training (one asset per family) and daily scoring: thin wrappers around ml/."""
 
 import dagster as dg
+import duckdb
 
 from ml import registry, score, train
 from orchestration.cadence import training_cutoffs
 from orchestration.partitions import daily_partitions, window_dates
+from orchestration.quality_checks import duplicate_score_keys, score_violations
 from orchestration.resources import WAREHOUSE_POOL, current_home
 
 TRAINING_INPUTS = [
@@ -88,6 +90,10 @@ SCORE_TABLES = ("customer_scores", "customer_clusters", "cluster_profiles")
     ],
     partitions_def=daily_partitions(),
     backfill_policy=dg.BackfillPolicy.single_run(),
+    check_specs=[
+        dg.AssetCheckSpec("scores_in_range", asset=["marts", "customer_scores"], blocking=True,
+                          description="Probabilities in [0, 1], expected values >= 0, one row per customer and day."),
+    ],
     pool=WAREHOUSE_POOL,
     name="score_customers",
     description="Scores every known customer for each day with the models served at that day (champion or baseline).",
@@ -99,3 +105,11 @@ def score_customers(context: dg.AssetExecutionContext):
     served = dg.MetadataValue.json(result.get("served", {}))
     for table in SCORE_TABLES:
         yield dg.MaterializeResult(asset_key=["marts", table], metadata={"rows": result.get("rows", 0), "served": served})
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        violations = score_violations(con, first, last)
+        violations["duplicate_customer_days"] = duplicate_score_keys(con, first, last)
+    broken = {rule: n for rule, n in violations.items() if n}
+    yield dg.AssetCheckResult(
+        check_name="scores_in_range", asset_key=["marts", "customer_scores"], passed=not broken,
+        metadata={"violations": dg.MetadataValue.json(broken or {}), "rules_checked": len(violations)},
+    )
