@@ -104,72 +104,7 @@ segments as (
 
 ),
 
-changes as (
-
-    select
-        feature_key, tag, horizon,
-        case when from_date > {{ window_min() }} then from_date else {{ window_min() }} end as as_of_date,
-        {{ metrics | join(', ') }}
-    from segments
-    where from_date <= {{ window_max() }} and to_date > {{ window_min() }}
-
-    union all
-
-    select
-        feature_key, tag, horizon,
-        to_date as as_of_date,
-        {%- for metric in metrics %}
-        -{{ metric }} as {{ metric }}{{ ',' if not loop.last }}
-        {%- endfor %}
-    from segments
-    where to_date > {{ window_min() }} and to_date <= {{ window_max() }}
-
-),
-
-daily_changes as (
-
-    select
-        feature_key, tag, horizon, as_of_date,
-        {%- for metric in metrics %}
-        sum({{ metric }}) as {{ metric }}{{ ',' if not loop.last }}
-        {%- endfor %}
-    from changes
-    group by feature_key, tag, horizon, as_of_date
-
-),
-
-days as (
-
-    {{ window_days() }}
-
-),
-
-spine as (
-
-    select keys.feature_key, keys.tag, keys.horizon, days.as_of_date
-    from (select distinct feature_key, tag, horizon from daily_changes) as keys
-    cross join days
-
-),
-
-running as (
-
-    select
-        spine.feature_key, spine.tag, spine.horizon, spine.as_of_date,
-        {%- for metric in metrics %}
-        sum(coalesce(daily_changes.{{ metric }}, 0)) over (
-            partition by spine.feature_key, spine.tag, spine.horizon
-            order by spine.as_of_date rows between unbounded preceding and current row
-        ) as {{ metric }}{{ ',' if not loop.last }}
-        {%- endfor %}
-    from spine
-    left join daily_changes
-        on daily_changes.feature_key = spine.feature_key
-        and daily_changes.tag = spine.tag
-        and daily_changes.horizon = spine.horizon
-        and daily_changes.as_of_date = spine.as_of_date
-
-),
+{{ running_window_sums('tag', metrics) }},
 
 pivoted as (
 
