@@ -50,6 +50,11 @@ def count_events(home: Path) -> int:
         return con.execute("select count(*) from staging.stg_events").fetchall()[0][0]
 
 
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cpus"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=20_000)
@@ -59,6 +64,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the temporary home")
     args = parser.parse_args()
     home = args.home or Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
+    print(f"before: {load_average()}", flush=True)
     try:
         generate = run(home, "generate", "--customers", str(args.customers), "--days", str(args.days), "--seed", str(args.seed))
         pipeline = run(home, "run", "--all")
@@ -70,6 +76,7 @@ def main() -> None:
         print("\n| step | seconds |\n|---|---|")
         for step, seconds in step_seconds(home):
             print(f"| {step} | {seconds:.1f} |")
+        print(f"\nafter: {load_average()}")
     finally:
         if args.home is None and not args.keep:
             shutil.rmtree(home, ignore_errors=True)

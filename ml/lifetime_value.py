@@ -17,10 +17,10 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from ml.boosting import BoosterParams, contributions, predict, train_booster
+from ml.boosting import BoosterParams, predict, train_booster
 from ml.fallbacks import BGNBDValue, bgnbd_inputs, buyers_mask
 from ml.features import DEFAULT_CATEGORICALS, FeatureEncoder
-from ml.reasons import top_reasons
+from ml.reasons import booster_reasons
 
 TARGET_HORIZON_DAYS = 365
 
@@ -141,9 +141,8 @@ class HurdleLifetimeValue:
         """Drivers of each forecast: the purchase-hurdle contributions (logit) plus the second stage's
         (log link), i.e. approximately log p + log E[y | buy] for small p."""
         X = self.encoder_.transform(frame)
-        buy = contributions(self.buy_, X, approx)
         out = {}
         for output, stage in (("expected_orders_365d", self.order_model_), ("expected_value_365d", self.revenue_model_)):
-            total = buy + contributions(stage, X, approx) if stage is not None else buy
-            out[output] = top_reasons(total, self.feature_names, k)
+            parts = [(self.buy_, 1.0)] + ([(stage, 1.0)] if stage is not None else [])
+            out[output] = booster_reasons(parts, X, self.feature_names, k, approx)
         return out

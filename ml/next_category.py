@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from ml.boosting import BoosterParams, contributions, predict, train_booster
+from ml.boosting import BoosterParams, predict, train_booster
 from ml.features import DEFAULT_CATEGORICALS, FeatureEncoder
-from ml.reasons import select_class, top_reasons
+from ml.reasons import booster_reasons
 
 OTHER = "other"
 HORIZON_DAYS = 30
@@ -90,5 +90,4 @@ class NextCategoryModel:
         if len(X) == 0:
             return {self.output: np.zeros(0, dtype=object)}
         predicted = predict(self.booster_, X).reshape(len(X), len(self.classes_)).argmax(axis=1)
-        contribs = contributions(self.booster_, X, approx)
-        return {self.output: top_reasons(select_class(contribs, predicted), self.feature_names, k)}
+        return {self.output: booster_reasons([(self.booster_, 1.0)], X, self.feature_names, k, approx, predicted)}

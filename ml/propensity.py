@@ -12,7 +12,7 @@ import polars as pl
 from ml.boosting import BoosterParams, contributions, predict, train_booster
 from ml.fallbacks import buyers_mask
 from ml.features import DEFAULT_CATEGORICALS, FeatureEncoder
-from ml.reasons import top_reasons
+from ml.reasons import booster_reasons
 
 DEFAULT_HORIZONS = (7, 30, 90)
 CHURN_HORIZON_DAYS = 90
@@ -66,7 +66,8 @@ class BinaryBoostedScore:
         return contributions(self.booster_, self.encoder_.transform(frame), approx)
 
     def reason_codes(self, frame: pl.DataFrame, k: int = 3, approx: bool = False) -> dict[str, np.ndarray]:
-        return {self.output: top_reasons(self.contributions(frame, approx), self.feature_names, k)}
+        X = self.encoder_.transform(frame)
+        return {self.output: booster_reasons([(self.booster_, 1.0)], X, self.feature_names, k, approx)}
 
 
 class PurchasePropensity(BinaryBoostedScore):

@@ -53,3 +53,45 @@ def top_reasons(contribs: np.ndarray, feature_names: list[str], k: int = 3, min_
     ]
     joined = pl.DataFrame(columns).select(pl.concat_str(pl.all(), separator=", ", ignore_nulls=True).alias("r"))
     return joined.get_column("r").fill_null("").to_numpy().astype(object)
+
+
+def format_top(index: np.ndarray, value: np.ndarray, feature_names: list[str], min_abs: float = 0.0) -> pl.Series:
+    """Reason strings from each row's top-k (feature index, contribution), largest first: the same
+    text as `top_reasons`, built column-wise in polars (no Python string per row)."""
+    names = list(feature_names)
+    index = np.asarray(index)
+    n = index.shape[0]
+    if n == 0 or index.shape[1] == 0:
+        return pl.Series("r", [""] * n, dtype=pl.String)
+    tokens = pl.Series("t", ["+" + name for name in names] + ["-" + name for name in names], dtype=pl.String)
+    value = np.asarray(value)
+    codes = index + np.where(value > 0, 0, len(names))
+    columns = []
+    for j in range(index.shape[1]):
+        token = tokens.gather(codes[:, j].astype(np.int64))
+        keep = pl.Series(np.abs(value[:, j]) > min_abs)
+        columns.append(pl.select(pl.when(keep).then(token).otherwise(None)).to_series().alias(f"r{j}"))
+    joined = pl.DataFrame(columns).select(pl.concat_str(pl.all(), separator=", ", ignore_nulls=True).alias("r"))
+    return joined.get_column("r").fill_null("")
+
+
+def booster_reasons(parts: list[tuple], X: np.ndarray, feature_names: list[str], k: int = 3, approx: bool = True,
+                    row_group: np.ndarray | None = None) -> pl.Series:
+    """Reason strings of sum(weight x contributions of booster) over `parts` [(booster, weight)].
+    approx=True: Saabas contributions, the numbers of XGBoost's `approx_contribs=True`, from
+    ml.saabas (tree walks, top-k only). approx=False: exact TreeSHAP from XGBoost (~100x slower).
+    `row_group`: per row, the output group (class) whose contributions count (multi-class models)."""
+    if approx:
+        from ml import saabas
+
+        index, value = saabas.top_k_contributions(saabas.combine(parts), X, k, row_group)
+        return format_top(index, value, feature_names)
+    from ml.boosting import contributions
+
+    total = None
+    for booster, weight in parts:
+        contribs = contributions(booster, X, False)
+        if contribs.ndim == 3:
+            contribs = select_class(contribs, np.zeros(len(X), dtype=np.int64) if row_group is None else row_group)
+        total = weight * contribs if total is None else total + weight * contribs
+    return pl.Series("r", top_reasons(total, feature_names, k), dtype=pl.String)

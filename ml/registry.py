@@ -23,6 +23,9 @@ from typing import Any, Iterator
 import polars as pl
 
 CHAMPION = "champion"
+REPLACES_CHAMPION = "replaces_champion"  # version tag: the champion a promotion moved the alias from
+TRAINED_PREFIX = "trained_cutoff/"  # experiment tag per as-of date a family finished training (gated every model)
+MARKERS_TAG = "trained_cutoff_markers"  # experiment tag: completion markers are kept (absent on older homes)
 FAMILIES = {
     "purchase_propensity": ("purchase_propensity_7d", "purchase_propensity_30d", "purchase_propensity_90d"),
     "churn_risk": ("churn_risk",),
@@ -104,7 +107,7 @@ def ensure_tracking(home, horizons: tuple[int, ...] | None = None) -> str:
         if client.get_experiment_by_name(name) is None:
             location = artifact_root(home) / family
             location.mkdir(parents=True, exist_ok=True)
-            client.create_experiment(name, artifact_location=location.as_uri())
+            client.create_experiment(name, artifact_location=location.as_uri(), tags={MARKERS_TAG: "1"})
         for model in _names_for(family, horizons):
             try:
                 client.get_registered_model(model)
@@ -264,10 +267,14 @@ def record_decision(home, logged: LoggedVersion, promote: bool, reason: str) -> 
     outcome = "promoted" if promote else "refused"
     client.set_tag(logged.run_id, "gate", outcome)
     client.set_tag(logged.run_id, "gate_reason", reason[:5000])
-    client.set_model_version_tag(logged.name, logged.version, "gate", outcome)
-    client.set_model_version_tag(logged.name, logged.version, "gate_reason", reason[:5000])
     if promote:
+        previous = champion_info(home, logged.name)
+        if previous is not None:  # lets discard_incomplete_training put the alias back
+            client.set_model_version_tag(logged.name, logged.version, REPLACES_CHAMPION, previous["version"])
         client.set_registered_model_alias(logged.name, CHAMPION, logged.version)
+    # written last: a version without its gate tag is one a crash interrupted
+    client.set_model_version_tag(logged.name, logged.version, "gate_reason", reason[:5000])
+    client.set_model_version_tag(logged.name, logged.version, "gate", outcome)
 
 
 @dataclass
@@ -362,3 +369,79 @@ def rollback(home, name: str, version: str | int) -> dict:
     if current is not None:
         client.set_model_version_tag(name, current["version"], "rolled_back_from", f"champion moved to {version}")
     return {"name": name, "champion": version, "previous": current["version"] if current else None}
+
+
+def _experiment(client: MlflowClient, family: str):
+    registered_names(family)  # unknown family -> ValueError
+    experiment = client.get_experiment_by_name(experiment_name(family))
+    if experiment is None:
+        raise RuntimeError(f"experiment {experiment_name(family)!r} missing: call ml.registry.ensure_tracking(home) first")
+    return experiment
+
+
+def mark_trained(home, family: str, as_of) -> None:
+    """Record that `family` finished training as of `as_of`: every model logged, gated and promoted or not."""
+    client = client_for(home)
+    client.set_experiment_tag(_experiment(client, family).experiment_id, f"{TRAINED_PREFIX}{as_of.isoformat()}", "complete")
+
+
+def trained_cutoffs(home, family: str) -> set[str]:
+    """As-of dates (ISO) `family` finished training for."""
+    tags = _experiment(client_for(home), family).tags
+    return {key[len(TRAINED_PREFIX):] for key in tags if key.startswith(TRAINED_PREFIX)}
+
+
+def discard_incomplete_training(home, family: str) -> list[str]:
+    """Undo what an interrupted training of `family` left behind (a killed process): MLflow runs still
+    RUNNING end as KILLED; versions of an as-of date the family never finished, or without their gate
+    tag, are removed (their runs deleted) and the champion alias goes back to the version they replaced.
+    The removed version numbers are freed, so retraining numbers versions as an uninterrupted run would.
+    Call it only while nothing else trains this family. Returns the removed 'name/version's."""
+    client = client_for(home)
+    experiment = _experiment(client, family)
+    if MARKERS_TAG not in experiment.tags:  # a home from before completion markers: what was gated counts as done
+        for row in list_versions(home, FAMILIES[family][0]):
+            if row["gate"] and row["as_of_date"]:
+                mark_trained(home, family, _iso_day(row["as_of_date"]))
+        client.set_experiment_tag(experiment.experiment_id, MARKERS_TAG, "1")
+    complete = trained_cutoffs(home, family)
+    for run in client.search_runs([experiment.experiment_id], filter_string="attributes.status = 'RUNNING'"):
+        client.set_terminated(run.info.run_id, status="KILLED")
+    removed = []
+    for name in FAMILIES[family]:
+        stale = [mv for mv in client.search_model_versions(f"name = '{name}'")
+                 if not mv.tags.get("gate") or (mv.tags.get("as_of_date") and mv.tags["as_of_date"] not in complete)]
+        for mv in sorted(stale, key=lambda m: -int(m.version)):  # newest first: aliases unwind in order
+            champion = champion_info(home, name)
+            client.delete_model_version(name, mv.version)
+            _purge_version(home, name, mv.version)
+            if mv.run_id:
+                try:
+                    client.delete_run(mv.run_id)
+                except MlflowException:
+                    pass  # the run is already gone
+            previous = mv.tags.get(REPLACES_CHAMPION)
+            if champion and champion["version"] == str(mv.version) and previous:
+                client.set_registered_model_alias(name, CHAMPION, previous)
+            removed.append(f"{name}/{mv.version}")
+    return removed
+
+
+def _iso_day(value: str):
+    from datetime import date
+
+    return date.fromisoformat(str(value)[:10])
+
+
+def _purge_version(home, name: str, version) -> None:
+    """Remove a deleted version's rows: MLflow keeps them (and their number) after delete_model_version."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(tracking_uri(home))
+    try:
+        with engine.begin() as con:
+            for table in ("model_version_tags", "model_versions"):
+                con.execute(sqlalchemy.text(f"delete from {table} where name = :name and version = :version"),
+                            {"name": name, "version": int(version)})
+    finally:
+        engine.dispose()

@@ -28,6 +28,10 @@ SCORES_TABLE = "marts.customer_scores"
 CLUSTERS_TABLE = "marts.customer_clusters"
 PROFILES_TABLE = "marts.cluster_profiles"
 DEFAULT_HORIZONS = (7, 30, 90)
+# Models whose baseline gives every customer the same value (ConstantUplift: the average treatment
+# effect): served as NULL, since a constant ranks no one and would put everyone in an uplift segment
+# (discount_uplift >= 0.05). <name>_version still records which version served the day.
+NULL_WHEN_BASELINE = frozenset({"discount_response"})
 
 
 def score_specs(horizons=DEFAULT_HORIZONS) -> list[tuple[str, tuple[str, ...]]]:
@@ -82,9 +86,10 @@ def build_scores(features: pl.DataFrame, champions: dict, horizons=DEFAULT_HORIZ
     for name, outputs in score_specs(horizons):
         champion = champions.get(name)
         started = time.perf_counter()
-        scored = champion.estimator.score(features) if champion is not None else {}
+        personal = champion is not None and not (name in NULL_WHEN_BASELINE and champion.kind == "baseline")
+        scored = champion.estimator.score(features) if personal else {}
         why = {}
-        if champion is not None and reason_k and reasons != "none" and hasattr(champion.estimator, "reason_codes"):
+        if personal and reason_k and reasons != "none" and hasattr(champion.estimator, "reason_codes"):
             why = champion.estimator.reason_codes(explained, reason_k, approx_reasons)
             if explain_rows is not None:
                 why = {k: _scatter(v, explain_rows) for k, v in why.items()}
@@ -93,14 +98,14 @@ def build_scores(features: pl.DataFrame, champions: dict, horizons=DEFAULT_HORIZ
             if output in scored:
                 columns.append(_as_series(output, scored[output], n))
             elif output == "next_category":
-                columns.append(pl.Series(output, [None] * n, dtype=pl.String))
+                columns.append(pl.repeat(None, n, dtype=pl.String, eager=True).alias(output))
             else:
-                columns.append(pl.Series(output, [None] * n, dtype=pl.Float64))
+                columns.append(pl.repeat(None, n, dtype=pl.Float64, eager=True).alias(output))
             if output != "next_category":
                 numeric_scores.append(output)
-            reason_series.append(pl.Series(f"reason_{output}", why[output].tolist() if output in why else [None] * n,
-                                     dtype=pl.String))
-        versions.append(pl.Series(f"{name}_version", [champion.version if champion else None] * n, dtype=pl.String))
+            reason_series.append(_reason_series(f"reason_{output}", why.get(output), n))
+        versions.append(pl.repeat(champion.version if champion else None, n, dtype=pl.String, eager=True)
+                        .alias(f"{name}_version"))
     frame = pl.DataFrame(columns + reason_series + versions)
     frame = add_deciles(frame, numeric_scores)
     ordered = ["customer_id", "as_of_date"]
@@ -113,10 +118,20 @@ def build_scores(features: pl.DataFrame, champions: dict, horizons=DEFAULT_HORIZ
     return frame.select(ordered), timings
 
 
-def _scatter(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    out = np.full(len(rows), None, dtype=object)
-    out[rows] = values
-    return out
+def _scatter(values, rows: np.ndarray) -> pl.Series:
+    """Values for the rows where `rows` is true, null elsewhere."""
+    values = values if isinstance(values, pl.Series) else pl.Series(np.asarray(values, dtype=object).tolist(), dtype=pl.String)
+    out = pl.repeat(None, len(rows), dtype=pl.String, eager=True)
+    return out.scatter(np.flatnonzero(rows), values.cast(pl.String))
+
+
+def _reason_series(name: str, values, n: int) -> pl.Series:
+    """A reason column from a model's reason codes (polars Series or object array), or all null."""
+    if values is None:
+        return pl.repeat(None, n, dtype=pl.String, eager=True).alias(name)
+    if isinstance(values, pl.Series):
+        return values.cast(pl.String).alias(name)
+    return pl.Series(name, np.asarray(values, dtype=object).tolist(), dtype=pl.String)
 
 
 def build_clusters(features: pl.DataFrame, champion) -> tuple[pl.DataFrame, pl.DataFrame, str]:
@@ -131,7 +146,7 @@ def build_clusters(features: pl.DataFrame, champion) -> tuple[pl.DataFrame, pl.D
         pl.Series("cluster_id", out["cluster_id"], dtype=pl.Int64),
         pl.Series("cluster_name", out["cluster_name"].tolist(), dtype=pl.String),
         _as_series("distance_to_centroid", out["distance_to_centroid"], features.height),
-        pl.Series("model_version", [version] * features.height, dtype=pl.String),
+        pl.repeat(version, features.height, dtype=pl.String, eager=True).alias("model_version"),
     ])
     if isinstance(model, RuleSegments):
         latest = features.filter(pl.col("as_of_date") == features["as_of_date"].max()) if features.height else features
@@ -184,10 +199,19 @@ def write_window(warehouse_path: str | Path, start: date, end: date, scores: pl.
         try:
             con.execute(f"delete from {SCORES_TABLE} where as_of_date between ? and ?", [start, end]).fetchall()
             con.execute(f"insert into {SCORES_TABLE} by name select * from _scores order by as_of_date, customer_id").fetchall()
+            # A version that also scored days after this window keeps the profile of its latest day, so
+            # re-running an older window leaves cluster_profiles as a run over every day wrote them.
+            kept = {r[0] for r in con.execute(
+                f"select distinct c.model_version from {CLUSTERS_TABLE} c where c.as_of_date > ? "
+                f"and list_contains(?, c.model_version) "
+                f"and exists (select 1 from {PROFILES_TABLE} p where p.model_version = c.model_version)",
+                [end, profile_versions]).fetchall()}
+            replaced = [v for v in profile_versions if v not in kept]
             con.execute(f"delete from {CLUSTERS_TABLE} where as_of_date between ? and ?", [start, end]).fetchall()
             con.execute(f"insert into {CLUSTERS_TABLE} by name select * from _clusters order by as_of_date, customer_id").fetchall()
-            con.execute(f"delete from {PROFILES_TABLE} where list_contains(?, model_version)", [profile_versions]).fetchall()
-            con.execute(f"insert into {PROFILES_TABLE} by name select * from _profiles order by cluster_id").fetchall()
+            con.execute(f"delete from {PROFILES_TABLE} where list_contains(?, model_version)", [replaced]).fetchall()
+            con.execute(f"insert into {PROFILES_TABLE} by name select * from _profiles where list_contains(?, model_version) "
+                        "order by cluster_id", [replaced]).fetchall()
             con.execute("commit").fetchall()
         except Exception:
             con.execute("rollback").fetchall()
@@ -221,8 +245,9 @@ def served_by_day(home, days: list[date], horizons=DEFAULT_HORIZONS) -> dict[dat
 def score_window(warehouse_path, home, start: date, end: date, horizons=DEFAULT_HORIZONS, reason_k: int = 3,
                  approx_reasons: bool = True, reasons: str = "all") -> dict:
     """Score [start, end] and write it; returns counts, served versions and seconds per step.
-    Reason codes use XGBoost's approximate (Saabas) contributions by default: exact TreeSHAP costs
-    ~1 ms per row for a 400-tree model; pass approx_reasons=False for exact SHAP."""
+    Reason codes are approximate (Saabas) contributions by default, the numbers of XGBoost's
+    approx_contribs computed by ml.saabas (top-k only); exact TreeSHAP costs ~1 ms per row for a
+    400-tree model: pass approx_reasons=False for it."""
     if end < start:
         raise ValueError(f"end {end} is before start {start}")
     t0 = time.perf_counter()
@@ -264,6 +289,6 @@ def score_window(warehouse_path, home, start: date, end: date, horizons=DEFAULT_
         "served": {name: (None if c is None else {"version": c.version, "kind": c.kind}) for name, c in champions.items()},
         "version_groups": len(groups),
         "cluster_model_version": profile_version,
-        "seconds": {"read": t_read - t0, "load_models": t_load - t_read, "score": t_score - t_read,
+        "seconds": {"read": t_read - t0, "load_models": t_load - t_read, "score": t_score - t_load,
                     "write": t_write - t_score, "per_model": timings},
     }

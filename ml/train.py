@@ -42,6 +42,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "small_shop": {},
     "split": {"n_train": 6, "n_valid": 1, "n_test": 1, "min_spacing_days": 7, "embargo": "auto"},
     "max_rows_per_cutoff": 250_000,
+    # whole training set (train + validation + test cutoffs) of one model: a larger shop gets an equal
+    # hash sample of customers per cutoff, so training time stops growing with the shop's size
+    "max_training_rows": 400_000,
     "tolerance": 0.005,
     "min_gain_over_baseline": 0.0,
     "gate_metric": {
@@ -56,7 +59,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # outcome: a purchase in the 7 days after the send day (the day of the send is partly before it);
     # learner: linear, t, x, or auto (the best validation Qini among them)
     "discount_response": {"outcome_days": 7, "outcome_offset_days": 1, "discount_only": True, "learner": "linear"},
-    "next_category": {"top_k": 8, "horizon_days": 30},
+    # one tree per class per round: a 9-class model costs ~9 binary ones, so a smaller cap
+    "next_category": {"top_k": 8, "horizon_days": 30, "max_training_rows": 150_000},
     "behavioral_clusters": {"method": "kmeans", "k_range": [3, 8], "silhouette_threshold": 0.15,
                             "sample_size": 20_000, "min_rows": 200, "min_history_days": 28},
     "reason_codes_k": 3,
@@ -197,6 +201,15 @@ def _latest_features(ctx: Context) -> pl.DataFrame:
     return warehouse.features_as_of(ctx.warehouse_path, ctx.latest_snapshot)
 
 
+def _rows_per_cutoff(ctx: Context, plan: SplitPlan, family_config: dict | None = None) -> int | None:
+    """The per-cutoff row cap: max_rows_per_cutoff, lowered so all of the plan's cutoffs together
+    stay within max_training_rows (a family's own max_training_rows wins)."""
+    total = (family_config or {}).get("max_training_rows", ctx.config.get("max_training_rows"))
+    caps = [int(c) for c in (ctx.config.get("max_rows_per_cutoff"),
+                             int(total) // max(1, len(plan.cutoffs)) if total else None) if c]
+    return min(caps) if caps else None
+
+
 def _safe_binary(y, p) -> dict | None:
     if len(y) == 0:
         return None
@@ -222,7 +235,7 @@ def _binary_family(ctx: Context, family: str, name: str, output: str, horizon: i
                         cand_metrics=None, base_metrics=None, champ_metrics=None, champion=champion,
                         example=_example(latest) if latest.height else latest, tags=_tags(ctx, None, "none", {"horizon_days": horizon}),
                         params={"horizon_days": horizon})
-    data = population(purchase_training_set(ctx.warehouse_path, plan, ctx.config["max_rows_per_cutoff"]))
+    data = population(purchase_training_set(ctx.warehouse_path, plan, _rows_per_cutoff(ctx, plan)))
     train, valid, test = split_frames(data)
     y_train, y_valid, y_test = target(train), target(valid), target(test)
     baseline = RFMScore(output, churn=churn).fit(train, y_train)
@@ -321,7 +334,7 @@ def train_customer_lifetime_value(ctx: Context) -> list[dict]:
                          cand_metrics=None, base_metrics=None, champ_metrics=None, champion=champion,
                          example=_example(latest), tags=_tags(ctx, None, "none"), params={})]
     h = plan.horizon_days
-    data = purchase_training_set(ctx.warehouse_path, plan, ctx.config["max_rows_per_cutoff"])
+    data = purchase_training_set(ctx.warehouse_path, plan, _rows_per_cutoff(ctx, plan))
     train, valid, test = split_frames(data)
     o_tr, r_tr = train["label_orders"].to_numpy(), train["label_revenue"].to_numpy()
     o_te, r_te = test["label_orders"].to_numpy(), test["label_revenue"].to_numpy()
@@ -465,7 +478,7 @@ def train_next_category(ctx: Context) -> list[dict]:
     champion_is_model = champion is not None and not isinstance(champion, _Broken) and champion.kind == "model"
     try:
         plan = ctx.plan(int(cfg["horizon_days"]))
-        data = category_training_set(ctx.warehouse_path, plan, ctx.config["max_rows_per_cutoff"])
+        data = category_training_set(ctx.warehouse_path, plan, _rows_per_cutoff(ctx, plan, cfg))
     except (InsufficientHistory, warehouse.WarehouseError) as exc:
         latest = _latest_features(ctx)
         fallback_labels = latest["top_category"].drop_nulls().to_numpy() if "top_category" in latest.columns else np.array([OTHER])
@@ -601,4 +614,5 @@ def train_family(family: str, warehouse_path, home, as_of: date, config: dict | 
     with tempfile.TemporaryDirectory(prefix=f"train-{family}-") as tmp:
         ctx = _context(warehouse_path, home, as_of, merged, Path(tmp))
         models = TRAINERS[family](ctx)
+    registry.mark_trained(home, family, as_of)
     return {"family": family, "as_of": as_of.isoformat(), "history_days": ctx.history_days, "models": models}

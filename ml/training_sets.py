@@ -133,6 +133,28 @@ def sample_per_cutoff(frame: pl.DataFrame, max_rows_per_cutoff: int | None, seed
     return ranked.filter(pl.col("_r") <= max_rows_per_cutoff).drop("_r")
 
 
+def sampled_features(warehouse_path: str | Path, cutoffs, max_rows_per_cutoff: int | None, seed: int = 0) -> pl.DataFrame:
+    """customer_features at `cutoffs`, at most `max_rows_per_cutoff` customers per cutoff (a hash
+    sample, uniform, so each cutoff keeps its label mix in expectation)."""
+    if not max_rows_per_cutoff:
+        return warehouse.features_as_of(warehouse_path, cutoffs)
+    days = sorted(set(cutoffs))
+    with warehouse.read_only(warehouse_path) as con:
+        if not days:
+            return warehouse.query(con, f"select * from {warehouse.FEATURES} limit 0")
+        return warehouse.query(
+            con,
+            f"""
+            select * from {warehouse.FEATURES}
+            where as_of_date in (select unnest(?::DATE[]))
+            qualify row_number() over (partition by as_of_date order by hash(customer_id::VARCHAR, ?::BIGINT), customer_id)
+                <= ?::BIGINT
+            order by as_of_date, customer_id
+            """,
+            [days, int(seed), int(max_rows_per_cutoff)],
+        )
+
+
 def with_purchase_labels(features: pl.DataFrame, labels: pl.DataFrame) -> pl.DataFrame:
     """Left-join (customer_id, as_of_date) purchase labels onto features; no purchase -> 0."""
     labels = labels.select(
@@ -148,9 +170,10 @@ def with_purchase_labels(features: pl.DataFrame, labels: pl.DataFrame) -> pl.Dat
 def purchase_training_set(
     warehouse_path: str | Path, plan: SplitPlan, max_rows_per_cutoff: int | None = None, seed: int = 0
 ) -> pl.DataFrame:
-    """Features at every plan cutoff + label_orders / label_revenue over (cutoff, cutoff + h] + split."""
-    features = warehouse.features_as_of(warehouse_path, plan.cutoffs)
-    features = sample_per_cutoff(features, max_rows_per_cutoff, seed)
+    """Features at every plan cutoff + label_orders / label_revenue over (cutoff, cutoff + h] + split.
+    With a cap, each cutoff keeps at most `max_rows_per_cutoff` customers, picked in DuckDB by a hash
+    of the customer id (the same customers on reruns; nothing else is read)."""
+    features = sampled_features(warehouse_path, plan.cutoffs, max_rows_per_cutoff, seed)
     labels = warehouse.purchase_labels(warehouse_path, plan.cutoffs, plan.horizon_days)
     return attach_split(with_purchase_labels(features, labels), plan)
 

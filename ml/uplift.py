@@ -23,9 +23,9 @@ import numpy as np
 import polars as pl
 
 from ml import warehouse
-from ml.boosting import BoosterParams, contributions, predict, train_booster
+from ml.boosting import BoosterParams, predict, train_booster
 from ml.features import DEFAULT_CATEGORICALS, FeatureEncoder
-from ml.reasons import top_reasons
+from ml.reasons import booster_reasons, top_reasons
 
 OUTCOME_DAYS = 14
 
@@ -84,8 +84,8 @@ class TLearnerUplift:
     def reason_codes(self, frame: pl.DataFrame, k: int = 3, approx: bool = False) -> dict[str, np.ndarray]:
         """Drivers of the uplift: treated minus control contributions (log-odds scale)."""
         X = self.encoder_.transform(frame)
-        diff = contributions(self.boosters_["treated"], X, approx) - contributions(self.boosters_["control"], X, approx)
-        return {self.output: top_reasons(diff, self.feature_names, k)}
+        parts = [(self.boosters_["treated"], 1.0), (self.boosters_["control"], -1.0)]
+        return {self.output: booster_reasons(parts, X, self.feature_names, k, approx)}
 
 
 class XLearnerUplift(TLearnerUplift):
@@ -136,9 +136,8 @@ class XLearnerUplift(TLearnerUplift):
         """Drivers of the blended effect: the same blend of the two effect models' contributions."""
         X = self.encoder_.transform(frame)
         g = self.treated_share_
-        blend = (g * contributions(self.effect_boosters_["control"], X, approx)
-                 + (1 - g) * contributions(self.effect_boosters_["treated"], X, approx))
-        return {self.output: top_reasons(blend, self.feature_names, k)}
+        parts = [(self.effect_boosters_["control"], g), (self.effect_boosters_["treated"], 1 - g)]
+        return {self.output: booster_reasons(parts, X, self.feature_names, k, approx)}
 
 
 # Discount-behaviour and activity columns of marts.customer_features the linear learner prefers; a shop

@@ -118,6 +118,24 @@ def export(segment: str, as_of: date | None, fmt: str, channel: str, control_sha
     )
 
 
+@main.command(help="Erase a customer from landing, lake, warehouse, serving copy, exports and MLflow artifacts; "
+                   "keep them out of later loads; write an audit record.")
+@click.argument("customer_id")
+@click.option("--reason", help="Why (e.g. a request reference); stored in the audit record, so no personal data.")
+def forget(customer_id: str, reason: str | None) -> None:
+    from privacy.erase import forget as erase_customer
+    from privacy.warehouse import WarehouseLocked
+
+    home = configure_process()
+    try:
+        report = erase_customer(home, customer_id, reason)
+    except (WarehouseLocked, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(str(report))
+    if not report.complete:
+        raise click.ClickException("erasure incomplete: see PROBLEM / LEFT above (the audit record lists them too)")
+
+
 @main.command(help="Registered models: versions, gate outcomes, key metrics and aliases (champion).")
 @click.argument("name", required=False)
 def models(name: str | None) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import dagster as dg
@@ -38,8 +38,17 @@ def partitions_start(home: Home, env: dict[str, str] | None = None) -> date:
 
 
 def daily_partitions(home: Home | None = None) -> dg.DailyPartitionsDefinition:
+    """One partition per UTC day, up to and including today (end_offset=1): the landing sensor's
+    micro-batch builds today's partition while the day is still open."""
     start = partitions_start(home or Home.from_env())
-    return dg.DailyPartitionsDefinition(start_date=start.isoformat(), end_offset=0)
+    return dg.DailyPartitionsDefinition(start_date=start.isoformat(), end_offset=1)
+
+
+def last_closed_day(moment: datetime) -> date:
+    """The latest UTC day that had ended at `moment` (the day the 02:00 schedule closes)."""
+    if moment.tzinfo is None:
+        raise ValueError(f"{moment} has no timezone")
+    return moment.astimezone(timezone.utc).date() - timedelta(days=1)
 
 
 def window_dates(start: datetime | date, end_exclusive: datetime | date) -> tuple[date, date]:

@@ -11,6 +11,7 @@ import dagster as dg
 
 from orchestration.environment import configure_process
 from orchestration.partitions import range_tags
+from orchestration.recovery import LAUNCHER, LAUNCHER_TAG, exclusive_cli_run, fail_abandoned_runs
 from ml.registry import ensure_tracking
 from orchestration.resources import ensure_dbt_manifest
 from shop.home import Home
@@ -38,9 +39,13 @@ def run_range(first: date, last: date, home: Home | None = None) -> RunSummary:
 
     job = defs.resolve_job_def(JOB_NAME)
     started = time.monotonic()
-    with dg.DagsterInstance.get() as instance:
+    with exclusive_cli_run(home.dagster_home), dg.DagsterInstance.get() as instance:
+        for run_id in fail_abandoned_runs(instance):
+            print(f"run {run_id} was left unfinished by a process that died: marked failed, its pool slots freed",
+                  file=sys.stderr)
         result = job.execute_in_process(
-            instance=instance, tags=range_tags(first, last), run_config=QUIET_LOGS, raise_on_error=False
+            instance=instance, tags={**range_tags(first, last), LAUNCHER_TAG: LAUNCHER}, run_config=QUIET_LOGS,
+            raise_on_error=False,
         )
     steps = [e.step_key for e in result.all_events if e.event_type_value == "STEP_SUCCESS" and e.step_key]
     if not result.success:

@@ -45,7 +45,9 @@ def build_campaign_results_by_segment(con: duckdb.DuckDBPyConnection, outcome_da
         ),
         outcomes as (
             select m.campaign_id, m.segment, m.assignment_group, m.customer_id, m.sent_date,
-                   coalesce(sum(d.orders), 0) as orders, coalesce(sum(d.revenue), 0) as revenue
+                   coalesce(sum(d.orders), 0) as orders,
+                   -- summed as decimal: a float sum depends on row order, and re-runs must match
+                   coalesce(cast(sum(cast(d.revenue as decimal(38, 6))) as double), 0) as revenue
             from members m
             left join marts.customer_daily_activity d
               on d.customer_id = m.customer_id
@@ -56,7 +58,7 @@ def build_campaign_results_by_segment(con: duckdb.DuckDBPyConnection, outcome_da
             select campaign_id, segment, assignment_group,
                    min(sent_date) as first_sent_date, max(sent_date) as last_sent_date,
                    count(*) as customers, count(*) filter (where orders > 0) as converters,
-                   sum(orders) as orders, sum(revenue) as revenue
+                   sum(orders) as orders, cast(sum(cast(revenue as decimal(38, 6))) as double) as revenue
             from outcomes group by all
         ),
         rates as (

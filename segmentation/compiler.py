@@ -10,6 +10,7 @@ catalogue and are always double-quoted; literals are re-emitted from their parse
 from __future__ import annotations
 
 import difflib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -35,19 +36,29 @@ class MissingInputError(ValueError):
         self.missing = missing
 
 
-# category function -> (allowed window days, measure per days)
+# category function -> (allowed window days, measure per days); 1 = the as-of day itself ("today")
 CATEGORY_FUNCTIONS: dict[str, dict[int | None, str]] = {
-    "category_views": {30: "views_30d", 90: "views_90d"},
+    "category_views": {1: "views_1d", 7: "views_7d", 30: "views_30d", 90: "views_90d"},
+    "category_cart_adds": {7: "cart_adds_7d", 90: "cart_adds_90d"},
     "category_orders": {90: "orders_90d"},
     "category_revenue": {90: "revenue_90d"},
-    "category_view_share": {90: "share_of_views_90d"},
+    "category_view_share": {1: "share_of_views_1d", 7: "share_of_views_7d", 30: "share_of_views_30d",
+                            90: "share_of_views_90d"},
     "category_trend": {None: "trend_ratio"},
 }
 # tag function -> (allowed window days, measure per days), read from marts.customer_tag_features
 TAG_FUNCTIONS: dict[str, dict[int, str]] = {
-    "tag_views": {30: "views_30d", 90: "views_90d"},
+    "tag_views": {1: "views_1d", 7: "views_7d", 30: "views_30d", 90: "views_90d"},
     "tag_orders": {90: "orders_90d"},
-    "tag_view_share": {90: "share_of_views_90d"},
+    "tag_view_share": {1: "share_of_views_1d", 7: "share_of_views_7d", 90: "share_of_views_90d"},
+}
+# Table columns each measure is read from (membership.py sums views_90d from the 30 + prior 60 days).
+# A warehouse built before a measure existed lacks its column: a missing input, not a broken rule.
+CATEGORY_MEASURE_COLUMNS: dict[str, tuple[str, ...]] = {
+    measure: (measure,) for windows in CATEGORY_FUNCTIONS.values() for measure in windows.values()
+} | {"views_90d": ("views_30d", "views_prior_60d")}
+TAG_MEASURE_COLUMNS: dict[str, tuple[str, ...]] = {
+    measure: (measure,) for windows in TAG_FUNCTIONS.values() for measure in windows.values()
 }
 FUNCTIONS = (*CATEGORY_FUNCTIONS, *TAG_FUNCTIONS, "decile", "in_top_decile", "coalesce")
 
@@ -55,7 +66,7 @@ FUNCTIONS = (*CATEGORY_FUNCTIONS, *TAG_FUNCTIONS, "decile", "in_top_decile", "co
 @dataclass(frozen=True)
 class CategoryMeasure:
     category: str
-    measure: str  # views_30d | views_90d | orders_90d | revenue_90d | share_of_views_90d | trend_ratio
+    measure: str  # a value of CATEGORY_FUNCTIONS, e.g. views_7d | share_of_views_1d | trend_ratio
 
     @property
     def alias(self) -> str:
@@ -66,7 +77,7 @@ class CategoryMeasure:
 @dataclass(frozen=True)
 class TagMeasure:
     tag: str  # trimmed, lower-case: the form marts.customer_tag_features stores
-    measure: str  # views_30d | views_90d | orders_90d | share_of_views_90d
+    measure: str  # a value of TAG_FUNCTIONS, e.g. views_7d | share_of_views_90d
 
     @property
     def alias(self) -> str:
@@ -126,6 +137,8 @@ class _Context:
     known: dict[str, ColumnInfo]
     category_available: bool
     tag_available: bool = True
+    category_columns: frozenset[str] | None = None  # None: every measure's column is there
+    tag_columns: frozenset[str] | None = None
     missing: list[str] = field(default_factory=list)
     columns: set[str] = field(default_factory=set)
     categories: set[CategoryMeasure] = field(default_factory=set)
@@ -135,15 +148,20 @@ class _Context:
 
 def compile_rule(rule: str | Node, catalogue: dict[str, ColumnInfo] | None = None,
                  known: dict[str, ColumnInfo] | None = None, category_available: bool = True,
-                 tag_available: bool = True) -> CompiledRule:
+                 tag_available: bool = True, category_columns: Collection[str] | None = None,
+                 tag_columns: Collection[str] | None = None) -> CompiledRule:
     """Rule text or AST -> CompiledRule. `catalogue`: columns present (default: the known schema);
     `known`: columns that may legitimately be absent (missing input rather than typo);
-    `category_available` / `tag_available`: the tables behind the category_* / tag_* functions exist.
+    `category_available` / `tag_available`: the tables behind the category_* / tag_* functions exist;
+    `category_columns` / `tag_columns`: their columns, when known (a measure whose column is absent,
+    e.g. views_7d in a warehouse built before it existed, is a missing input).
     Raises RuleSyntaxError / RuleError for a broken rule, MissingInputError when inputs are absent."""
     catalogue = KNOWN_COLUMNS if catalogue is None else catalogue
     known = KNOWN_COLUMNS if known is None else known
     node = parse_rule(rule) if isinstance(rule, str) else rule
-    ctx = _Context(catalogue, known, category_available, tag_available)
+    ctx = _Context(catalogue, known, category_available, tag_available,
+                   None if category_columns is None else frozenset(category_columns),
+                   None if tag_columns is None else frozenset(tag_columns))
     sql, kind = _emit(node, ctx)
     if kind != BOOLEAN:
         raise RuleError(f"a rule must be a condition (true/false), this one is a {kind}", node.position)
@@ -254,10 +272,12 @@ def _lookup_args(node: Call, windows: dict, noun: str) -> tuple[str, int | None]
     days: int | None = None
     if takes_days:
         arg = node.args[1]
-        if not isinstance(arg, Literal) or literal_type(arg.value) != NUMBER or int(arg.value) not in windows \
-                or arg.value != int(arg.value):
-            allowed = " or ".join(str(d) for d in windows)
-            raise RuleError(f"{node.name}(): days must be {allowed}", node.position)
+        allowed = ", ".join(str(d) for d in windows)
+        if not isinstance(arg, Literal) or literal_type(arg.value) != NUMBER:
+            raise RuleError(f"{node.name}(): days must be a number, one of {allowed}", node.position)
+        if arg.value != int(arg.value) or int(arg.value) not in windows:
+            raise RuleError(f"{node.name}(): days must be one of {allowed}, got {format(arg.value, 'f')} "
+                            "(the windows the feature marts compute)", node.position)
         days = int(arg.value)
     return name.value, days
 
@@ -267,6 +287,9 @@ def _category_call(node: Call, ctx: _Context) -> tuple[str, str]:
     category, days = _lookup_args(node, windows, "category")
     if not ctx.category_available:
         ctx.missing.append("table marts.customer_category_features")
+    elif ctx.category_columns is not None:
+        ctx.missing += [f"column '{c}' of marts.customer_category_features (rebuild it with the current dbt project)"
+                        for c in CATEGORY_MEASURE_COLUMNS[windows[days]] if c not in ctx.category_columns]
     measure = CategoryMeasure(category, windows[days])
     ctx.categories.add(measure)
     return quote_ident(measure.alias), NUMBER
@@ -277,6 +300,9 @@ def _tag_call(node: Call, ctx: _Context) -> tuple[str, str]:
     tag, days = _lookup_args(node, windows, "tag")
     if not ctx.tag_available:
         ctx.missing.append("table marts.customer_tag_features")
+    elif ctx.tag_columns is not None:
+        ctx.missing += [f"column '{c}' of marts.customer_tag_features (rebuild it with the current dbt project)"
+                        for c in TAG_MEASURE_COLUMNS[windows[days]] if c not in ctx.tag_columns]
     # Tags are stored trimmed and lower-case, so 'Eco-Friendly ' finds 'eco-friendly'.
     measure = TagMeasure(tag.strip().lower(), windows[days])
     ctx.tags.add(measure)

@@ -64,8 +64,10 @@ def build_daily_segments(con: duckdb.DuckDBPyConnection, segments: SegmentConfig
                  if info.source == "features" or score_types}
     category_types = table_columns(con, CATEGORY_TABLE) or {}
     category_available = set(CATEGORY_COLUMNS) <= set(category_types)
-    tag_available = set(TAG_COLUMNS) <= set(table_columns(con, TAG_TABLE) or {})
-    planned = plan_segments(config, catalogue, category_available, tag_available)  # raises before anything is written
+    tag_types = table_columns(con, TAG_TABLE) or {}
+    tag_available = set(TAG_COLUMNS) <= set(tag_types)
+    planned = plan_segments(config, catalogue, category_available, tag_available,  # raises before anything is written
+                            set(category_types), set(tag_types))
 
     result = DailyBuildResult()
     result.evaluated = [p.definition.name for p in planned if p.compiled]
@@ -180,17 +182,24 @@ def _build_base(con, planned: list[PlannedSegment], catalogue: dict[str, ColumnI
         select += ["NULL::VARCHAR as __cluster_name", "NULL::VARCHAR as __cluster_segment"]
     if categories:
         measures = {
+            "views_1d": "sum(coalesce(views_1d, 0))",
+            "views_7d": "sum(coalesce(views_7d, 0))",
             "views_30d": "sum(coalesce(views_30d, 0))",
             "views_90d": "sum(coalesce(views_30d, 0) + coalesce(views_prior_60d, 0))",
+            "cart_adds_7d": "sum(coalesce(cart_adds_7d, 0))",
+            "cart_adds_90d": "sum(coalesce(cart_adds_90d, 0))",
             "orders_90d": "sum(coalesce(orders_90d, 0))",
             "revenue_90d": "sum(coalesce(revenue_90d, 0))",
+            "share_of_views_1d": "max(share_of_views_1d)",
+            "share_of_views_7d": "max(share_of_views_7d)",
+            "share_of_views_30d": "max(share_of_views_30d)",
             "share_of_views_90d": "max(share_of_views_90d)",
             "trend_ratio": "max(trend_ratio)",
         }
         pivots = []
         for m in sorted(categories, key=lambda m: m.alias):
             pivots.append(f"{measures[m.measure]} filter (where category = {sql_string(m.category)}) as {quote_ident(m.alias)}")
-            default = "" if m.measure in ("trend_ratio", "share_of_views_90d") else ", 0"
+            default = "" if m.measure == "trend_ratio" or m.measure.startswith("share_of_views") else ", 0"
             select.append(f"coalesce(c.{quote_ident(m.alias)}{default}) as {quote_ident(m.alias)}")
         names = ", ".join(sorted({sql_string(m.category) for m in categories}))
         joins.append(f"""left join (
@@ -201,12 +210,14 @@ def _build_base(con, planned: list[PlannedSegment], catalogue: dict[str, ColumnI
             on c.customer_id = f.customer_id and c.as_of_date = f.as_of_date""")
     if tags:
         # views / orders: 0 without a row for the tag; share: NULL then, like category_view_share
-        tag_measures = {"views_30d": "sum(coalesce(views_30d, 0))", "views_90d": "sum(coalesce(views_90d, 0))",
+        tag_measures = {"views_1d": "sum(coalesce(views_1d, 0))", "views_7d": "sum(coalesce(views_7d, 0))",
+                        "views_30d": "sum(coalesce(views_30d, 0))", "views_90d": "sum(coalesce(views_90d, 0))",
+                        "share_of_views_1d": "max(share_of_views_1d)", "share_of_views_7d": "max(share_of_views_7d)",
                         "orders_90d": "sum(coalesce(orders_90d, 0))", "share_of_views_90d": "max(share_of_views_90d)"}
         pivots = []
         for m in sorted(tags, key=lambda m: m.alias):
             pivots.append(f"{tag_measures[m.measure]} filter (where tag = {sql_string(m.tag)}) as {quote_ident(m.alias)}")
-            default = "" if m.measure == "share_of_views_90d" else ", 0"
+            default = "" if m.measure.startswith("share_of_views") else ", 0"
             select.append(f"coalesce(t.{quote_ident(m.alias)}{default}) as {quote_ident(m.alias)}")
         names = ", ".join(sorted({sql_string(m.tag) for m in tags}))
         joins.append(f"""left join (

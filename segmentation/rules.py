@@ -20,6 +20,7 @@ File shape (see segments.yml at the repository root):
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -197,15 +198,17 @@ def _segment(entry: object, index: int, catalogue, problems: list[str]) -> Segme
 
 
 def plan_segments(config: SegmentConfig, catalogue: dict[str, ColumnInfo], category_available: bool,
-                  tag_available: bool = True) -> list[PlannedSegment]:
+                  tag_available: bool = True, category_columns: Collection[str] | None = None,
+                  tag_columns: Collection[str] | None = None) -> list[PlannedSegment]:
     """Compile every segment against one warehouse. Missing inputs: raise (policy 'fail', all
-    offending segments listed) or skip with the reason (policy 'skip'). Broken rules always raise."""
+    offending segments listed) or skip with the reason (policy 'skip'). Broken rules always raise.
+    `category_columns` / `tag_columns`: the category / tag marts' columns (None: all of them)."""
     planned: list[PlannedSegment] = []
     problems: list[str] = []
     for definition in config.segments:
         try:
             compiled = compile_rule(parse_rule(definition.rule), catalogue, KNOWN_COLUMNS, category_available,
-                                    tag_available)
+                                    tag_available, category_columns, tag_columns)
             planned.append(PlannedSegment(definition, compiled))
         except MissingInputError as exc:
             if config.settings.missing_inputs == "skip":

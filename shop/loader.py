@@ -22,7 +22,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -32,6 +32,17 @@ import polars as pl
 
 from shop.contract import DIMENSIONS, EVENTS, QUARANTINE, Table
 from shop.home import Home
+from shop.late_data import (
+    fingerprint,
+    landing_changed,
+    late_days_setting,
+    late_file_name,
+    late_file_origin,
+    read_corrected_days,
+    record_corrected_days,
+    write_manifest,
+)
+from privacy.redelivery import split_erased
 from shop.readers import SUPPORTED_SUFFIXES, MalformedFileError, extra_columns, read_table_file
 from shop.validate import (
     DEFAULT_RULES,
@@ -92,6 +103,9 @@ class LoadReport:
     files: list[FileReport] = field(default_factory=list)
     partitions: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    late_rows: int = 0  # accepted rows written into the partition of an earlier day (late data)
+    reloaded_days: list[str] = field(default_factory=list)  # earlier days reloaded because their files changed
+    corrected_days: list[str] = field(default_factory=list)  # days before the window downstream must rebuild
 
     @property
     def read(self) -> int:
@@ -134,6 +148,11 @@ class LoadReport:
         ]
         for reason, n in self.reasons.items():
             lines.append(f"    {reason:<30} {n:>10,}")
+        if self.late_rows or self.reloaded_days or self.corrected_days:
+            lines.append(
+                f"  late data: {self.late_rows:,} row(s) into earlier days; reloaded {self.reloaded_days or 'none'};"
+                f" corrected days {self.corrected_days or 'none'}"
+            )
         for f in self.files:
             note = f"  dropped columns: {', '.join(f.dropped_columns)}" if f.dropped_columns else ""
             counts = f"read {f.read:,} accepted {f.accepted:,} quarantined {f.quarantined:,}"
@@ -248,12 +267,39 @@ def _now(now: datetime | None) -> datetime:
 
 
 def _prior_event_ids(home: Home, day: date, lookback_days: int) -> pl.LazyFrame | None:
-    paths = [
-        p
-        for k in range(1, lookback_days + 1)
-        if (p := home.lake_events_day((day - timedelta(days=k)).isoformat()) / LAKE_FILE).is_file()
-    ]
+    """Ids in the lake files of the `lookback_days` days before `day` that landed before `day`: each
+    day's own file and late files from earlier landing days (a day's duplicates are judged against
+    what a load in date order had accepted before it, whatever order days are reloaded in)."""
+    paths = []
+    for k in range(1, lookback_days + 1):
+        folder = home.lake_events_day((day - timedelta(days=k)).isoformat())
+        for p in sorted(folder.glob("*.parquet")) if folder.is_dir() else []:
+            origin = late_file_origin(p)
+            if p.name == LAKE_FILE or (origin is not None and origin < day):
+                paths.append(p)
     return pl.scan_parquet(paths).select("event_id") if paths else None
+
+
+def _days_to_load(home: Home, start: date, end: date, late_days: int) -> tuple[list[date], list[date]]:
+    """(days to load in order, days before `start` whose landing files changed since their last load).
+
+    The `late_days` days before `start` are checked against their manifests. When one changed, it is
+    reloaded and so is every day after it: their duplicate checks look back at it."""
+    changed = []
+    for k in range(late_days, 0, -1):
+        day = start - timedelta(days=k)
+        files = landing_files(home.landing_events_day(day.isoformat()))
+        if landing_changed(home.lake_events_day(day.isoformat()), LAKE_FILE, fingerprint(files)):
+            changed.append(day)
+    return list(_days(changed[0] if changed else start, end)), changed
+
+
+def _by_event_day(accepted: pl.DataFrame, day: date) -> tuple[pl.DataFrame, dict[date, pl.DataFrame]]:
+    """Accepted rows of landing day `day`: its own, and the late ones per earlier event date."""
+    event_day = pl.col("event_ts").dt.date()
+    own = accepted.filter(event_day == day)
+    late_days = sorted(d for d in accepted.select(event_day.unique()).to_series().to_list() if d != day)
+    return own, {d: accepted.filter(event_day == d) for d in late_days}
 
 
 def _read_importer_quarantine(home: Home) -> tuple[pl.DataFrame, list[FileReport]]:
@@ -290,36 +336,65 @@ def load_events(
     lookback_days: int = 7,
     *,
     rules: ValidationRules = DEFAULT_RULES,
+    late_days: int | None = None,
 ) -> LoadReport:
     """Load the landing days [start, end] into the lake, and importer quarantine files into the warehouse.
 
     Days are loaded in date order, so a duplicate of an id accepted on one of the `lookback_days` days
     before is quarantined (only the days already in the lake count). A loaded day with no landing files
     gets an empty lake file and no quarantine rows.
+
+    Late data (`late_days`, default $SEGMENTS_LATE_DAYS or 3; 0 = strict): events of landing day D dated
+    up to `late_days` days earlier go to lake/events/event_date=E/late-from-D.parquet (replaced whole on
+    every load of D), older ones are quarantined as too_late. The `late_days` days before `start` whose
+    landing files changed since their last load are reloaded first (see shop/late_data.py); the days
+    before `start` this load rewrote are recorded as the window's corrected days.
     """
     began = time.perf_counter()
     now = _now(now)
+    late_days = late_days_setting() if late_days is None else late_days
     report = LoadReport("events")
     importer_rows, importer_reports = _read_importer_quarantine(home)
+    lake_events = home.lake / "events"
+    days, changed = _days_to_load(home, start, end, late_days)
+    report.reloaded_days = [d.isoformat() for d in changed]
     with warehouse(home) as con:
-        for day in _days(start, end):
+        for day in days:
             iso = day.isoformat()
-            batches, reads = [], []
-            for path in landing_files(home.landing_events_day(iso)):
+            batches, reads, paths = [], [], landing_files(home.landing_events_day(iso))
+            for path in paths:
                 df = read_table_file(path, required=EVENTS.required)
                 rel = _relative(home, path)
                 batches.append(Batch(rel, df))
                 reads.append((rel, df.height, tuple(extra_columns(df, EVENTS.names))))
+            batches, erased = split_erased(home.root, batches, day, now)  # erased customers' rows (privacy/)
             accepted, quarantined = validate_event_batches(
-                batches, day, now, rules=rules, prior_event_ids=_prior_event_ids(home, day, lookback_days)
+                batches, day, now, rules=rules, prior_event_ids=_prior_event_ids(home, day, lookback_days),
+                late_days=late_days,
             )
-            target = home.lake_events_day(iso) / LAKE_FILE
+            quarantined = pl.concat([quarantined, erased])
+            own, late = _by_event_day(accepted.select(LAKE_EVENTS_SCHEMA.names()), day)
+            targets = [(home.lake_events_day(iso) / LAKE_FILE, own)]
+            targets += [(home.lake_events_day(d.isoformat()) / late_file_name(day), rows) for d, rows in late.items()]
+            written = {target for target, _ in targets}
+            stale = [p for p in lake_events.glob(f"event_date=*/{late_file_name(day)}") if p not in written]
+            touched = {day, *late, *(date.fromisoformat(p.parent.name.split("=", 1)[1]) for p in stale)}
+            record_corrected_days(lake_events, start, end, [d for d in touched if d < start], late_days)
             prefix = _relative(home, home.landing_events_day(iso)) + "/"
-            with _replacing(target, accepted.select(LAKE_EVENTS_SCHEMA.names())), _transaction(con):
+            with ExitStack() as writes:
+                for target, rows in targets:
+                    writes.enter_context(_replacing(target, rows))
+                writes.enter_context(_transaction(con))
                 where = "event_date = ? AND starts_with(source_file, ?)"
                 _replace_rows(con, "quarantine.events", where, [day, prefix], quarantined)
+            for path in stale:
+                path.unlink()
+            late_counts = {d.isoformat(): rows.height for d, rows in late.items()}
+            write_manifest(home.lake_events_day(iso), day, fingerprint(paths), late_counts)
             report.partitions.append(iso)
+            report.late_rows += sum(r.height for r in late.values())
             report.files.extend(_file_reports(accepted, quarantined, reads, iso))
+        report.corrected_days = [d.isoformat() for d in read_corrected_days(lake_events, start, end)]
 
         # importer rows mirror landing/_quarantine: replaced as a whole, so re-imports and re-loads
         # never double-count and a removed quarantine file takes its rows with it
@@ -357,7 +432,9 @@ def load_dimensions(home: Home, now: datetime | None = None, tables: Sequence[Ta
 
     with warehouse(home) as con:
         for table, batches, reads in pending:
+            batches, erased = split_erased(home.root, batches, None, now, table.name)
             accepted, quarantined = validate_dimension_batches(table, batches, now)
+            quarantined = pl.concat([quarantined, erased])
             target = home.lake / table.name / LAKE_FILE
             rows = quarantined.select(DIMENSION_QUARANTINE_SCHEMA.names())
             with _replacing(target, accepted), _transaction(con):

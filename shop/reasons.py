@@ -13,6 +13,7 @@ MISSING_EVENT_ID = "missing_event_id"
 BAD_EVENT_TS = "bad_event_ts"
 FUTURE_EVENT_TS = "future_event_ts"
 EVENT_TS_OUTSIDE_PARTITION = "event_ts_outside_partition"
+TOO_LATE = "too_late"
 MISSING_EVENT_TYPE = "missing_event_type"
 UNKNOWN_EVENT_TYPE = "unknown_event_type"
 MISSING_IDENTITY = "missing_identity"
@@ -26,6 +27,9 @@ DUPLICATE_KEY = "duplicate_key"
 
 # importers only
 STOCK_ADJUSTMENT = "stock_adjustment"
+
+# loader: rows of a customer erased with `segments forget` (see privacy/)
+ERASED_CUSTOMER = "erased_customer"
 
 
 def bad(column: str) -> str:
@@ -44,6 +48,7 @@ EVENT_CHECK_ORDER: tuple[str, ...] = (
     BAD_EVENT_TS,
     FUTURE_EVENT_TS,
     EVENT_TS_OUTSIDE_PARTITION,
+    TOO_LATE,
     MISSING_EVENT_TYPE,
     UNKNOWN_EVENT_TYPE,
     MISSING_IDENTITY,
@@ -58,7 +63,11 @@ _EVENT_REASONS: dict[str, str] = {
     MISSING_EVENT_ID: "event_id is null or blank.",
     BAD_EVENT_TS: "event_ts is null or cannot be read as a timestamp.",
     FUTURE_EVENT_TS: "event_ts is later than the load time plus the tolerance.",
-    EVENT_TS_OUTSIDE_PARTITION: "UTC date of event_ts differs from the event_date=D folder the file was in.",
+    EVENT_TS_OUTSIDE_PARTITION: "UTC date of event_ts is after the event_date=D folder the file was in.",
+    TOO_LATE: (
+        "UTC date of event_ts is before the event_date=D folder by more than the late-data allowance "
+        "(SEGMENTS_LATE_DAYS; 0 = strict)."
+    ),
     MISSING_EVENT_TYPE: "event_type is null or blank.",
     UNKNOWN_EVENT_TYPE: "event_type is not one of contract.EVENT_TYPES (compared lower-cased, trimmed).",
     MISSING_IDENTITY: "neither customer_id nor anonymous_id is set.",
@@ -79,6 +88,10 @@ _IMPORTER_REASONS: dict[str, str] = {
     STOCK_ADJUSTMENT: "stock write-off or correction (negative quantity outside a cancellation), not customer behaviour.",
 }
 
+_PRIVACY_REASONS: dict[str, str] = {
+    ERASED_CUSTOMER: "customer_id or anonymous_id of a customer erased with `segments forget`; row_json is redacted.",
+}
+
 
 def _column_reasons() -> dict[str, str]:
     out: dict[str, str] = {}
@@ -96,6 +109,7 @@ QUARANTINE_REASONS: dict[str, str] = {
     **_column_reasons(),
     **_DIMENSION_REASONS,
     **_IMPORTER_REASONS,
+    **_PRIVACY_REASONS,
 }
 
 

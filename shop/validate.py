@@ -279,7 +279,9 @@ def _event_domain_fails(cols: dict[str, pl.Series]) -> dict[str, pl.Series]:
 _EVENT_OPTIONAL_CHECKED = [c.name for c in EVENTS.columns if not c.required]
 
 
-def _event_frame(batch: Batch, index: int, partition_day: date | None, now: datetime, rules: ValidationRules):
+def _event_frame(
+    batch: Batch, index: int, partition_day: date | None, now: datetime, rules: ValidationRules, late_days: int = 0
+):
     df = batch.data
     cols, fails = _typed(EVENTS, df)
     cols["event_type"] = cols["event_type"].str.to_lowercase()
@@ -305,7 +307,14 @@ def _event_frame(batch: Batch, index: int, partition_day: date | None, now: date
         .then(pl.lit(R.FUTURE_EVENT_TS))
     )
     if partition_day is not None:
-        chain = chain.when(ts.dt.date() != pl.lit(partition_day, pl.Date)).then(pl.lit(R.EVENT_TS_OUTSIDE_PARTITION))
+        day = ts.dt.date()
+        earliest = partition_day - timedelta(days=late_days)
+        chain = (
+            chain.when(day > pl.lit(partition_day, pl.Date))
+            .then(pl.lit(R.EVENT_TS_OUTSIDE_PARTITION))
+            .when(day < pl.lit(earliest, pl.Date))
+            .then(pl.lit(R.TOO_LATE))
+        )
     chain = (
         chain.when(pl.col("event_type").is_null())
         .then(pl.lit(R.MISSING_EVENT_TYPE))
@@ -386,14 +395,20 @@ def validate_event_batches(
     *,
     rules: ValidationRules = DEFAULT_RULES,
     prior_event_ids: pl.Series | pl.LazyFrame | None = None,
+    late_days: int = 0,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Validate several files of one load together (duplicates are looked for across all of them,
     the first by batch order then row order wins). `prior_event_ids`: ids already accepted in the lake
-    (a Series, or a LazyFrame with an `event_id` column, scanned only for this load's ids)."""
+    (a Series, or a LazyFrame with an `event_id` column, scanned only for this load's ids).
+    `late_days`: events dated up to this many days before `partition_day` are accepted (late data;
+    0 = strict), earlier ones are `too_late`; events dated after it are always outside the partition."""
+    if late_days < 0:
+        raise ValueError(f"late_days must be >= 0, got {late_days}")
     now = _utc(now)
     if not any(b.data.height for b in batches):
         return LAKE_EVENTS_SCHEMA.to_frame(), QUARANTINE.empty()
-    frame = pl.concat([_event_frame(b, i, partition_day, now, rules) for i, b in enumerate(batches)], how="vertical")
+    frames = [_event_frame(b, i, partition_day, now, rules, late_days) for i, b in enumerate(batches)]
+    frame = pl.concat(frames, how="vertical")
     ok = pl.col("_reason").is_null()
     dup = ok & ~pl.col("event_id").is_first_distinct().over(ok)
     if prior_event_ids is not None:

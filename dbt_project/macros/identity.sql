@@ -15,14 +15,33 @@
     link to a customer was made in this window, wherever they are (their days outside the window
     come back re-keyed in the batch). -#}
 {% macro delete_rekeyed_anonymous_rows() %}
-    {% if is_incremental() %}
+    {% set from_date = rekey_from_date() if is_incremental() else none %}
+    {% if from_date is not none %}
         delete from {{ this }}
-        where customer_id in (
+        where activity_date >= {{ date_literal(from_date) }}
+          and customer_id in (
             select {{ anonymous_key('anonymous_id') }}
             from {{ ref('int_identity_map') }}
             where linked_date between {{ window_min() }} and {{ window_max() }}
         )
     {% endif %}
+{% endmacro %}
+
+{#- The earliest day a visitor linked to a customer in this window was active as an anonymous
+    key (int_anonymous_visitors), or none when no such visitor exists: re-keying reads and deletes
+    only the days from it on, and nothing at all without one. A literal date lets DuckDB skip the
+    older row groups. -#}
+{% macro rekey_from_date() %}
+    {% if not execute %}{{ return(none) }}{% endif %}
+    {% set sql %}
+        select min(visitors.first_seen_date)
+        from {{ ref('int_identity_map') }} as links
+        inner join {{ ref('int_anonymous_visitors') }} as visitors
+            on visitors.visitor_key = {{ anonymous_key('links.anonymous_id') }}
+        where links.linked_date between {{ window_min() }} and {{ window_max() }}
+    {% endset %}
+    {% set first_day = run_query(sql).rows[0][0] %}
+    {{ return(none if first_day is none else (first_day | string)) }}
 {% endmacro %}
 
 {#-

@@ -16,7 +16,7 @@ from tests.dbt.runner import DbtHome, assert_same_tables
 
 D1, D2, D3, D4, D5, D6 = (d.isoformat() for d in lake.DAYS)
 PARTITIONED = {
-    "stg_events", "int_identity_map", "int_sessions", "int_order_lines", "int_visitor_daily_activity",
+    "stg_events", "int_identity_map", "int_anonymous_visitors", "int_sessions", "int_order_lines", "int_visitor_daily_activity",
     "int_visitor_category_daily", "customer_daily_activity", "customer_category_daily",
     "customer_features", "customer_category_features",
     "int_visitor_product_daily", "int_product_pairs_daily", "customer_tag_features", "customer_recommendations",
@@ -108,7 +108,7 @@ def test_build_runs_models_data_tests_and_unit_tests(full):
     kinds = {}
     for r in results:
         kinds.setdefault(r.node.resource_type, []).append(str(r.status))
-    assert len(kinds["model"]) == 20
+    assert len(kinds["model"]) == 21
     assert len(kinds["unit_test"]) >= 6 and len(kinds["test"]) >= 30
     assert all(status in ("success", "pass", "no-op") for statuses in kinds.values() for status in statuses)
     print(f"dbt build of the test lake: {full.seconds:.1f}s")
@@ -228,3 +228,15 @@ def test_retention_keeps_recent_snapshots_and_fixed_anchors(daily):
     ]
     assert kept == expected and len(expected) < len(lake.DAYS)
     assert daily["retained_categories"]["as_of_date"].to_list() == expected
+
+
+def test_data_tests_of_a_windowed_run_read_only_its_window(tmp_path):
+    """The daily pipeline's `dbt build` tests the rows of its window (macros/test_window.sql),
+    not the whole history every day; a run without a window still tests every row."""
+    dbt = DbtHome(lake.write_lake(tmp_path))
+    dbt.run_ok("run")
+    with dbt.connect() as con:
+        con.execute(f"insert into staging.stg_events select * from staging.stg_events where event_date = '{D1}' limit 1")
+    assert not dbt.invoke("test", "--select", "stg_events", window=(D1, D1)).success
+    assert not dbt.invoke("test", "--select", "stg_events").success
+    assert dbt.invoke("test", "--select", "stg_events", window=(D6, D6)).success

@@ -154,9 +154,14 @@ def tag_features_as_of(events: pl.DataFrame, as_of: date) -> pl.DataFrame:
     keyed = reference.keyed_as_of(events, reference.identity_links(events), as_of).filter(
         pl.col("event_date") > as_of - timedelta(days=90))
     views = keyed.filter(pl.col("event_type") == "product_view")
-    all_views = views.group_by("key").len("all_views")
+    all_views = views.group_by("key").agg(
+        pl.len().alias("all_views"),
+        (pl.col("event_date") > as_of - timedelta(days=7)).sum().alias("all_views_7d"),
+        (pl.col("event_date") == as_of).sum().alias("all_views_1d"))
     recent = pl.col("event_date") > as_of - timedelta(days=30)
     tag_views = views.join(product_tags(), on="product_id").group_by("key", "tag").agg(
+        (pl.col("event_date") == as_of).sum().alias("views_1d"),
+        (pl.col("event_date") > as_of - timedelta(days=7)).sum().alias("views_7d"),
         recent.sum().alias("views_30d"), pl.len().alias("views_90d"))
     sold = keyed.filter((pl.col("event_type") == "purchase") & (pl.col("quantity").fill_null(1) > 0)).with_columns(
         pl.coalesce("order_id", "event_id").alias("order"))
@@ -166,11 +171,16 @@ def tag_features_as_of(events: pl.DataFrame, as_of: date) -> pl.DataFrame:
         tag_views.join(tag_orders, on=["key", "tag"], how="full", coalesce=True)
         .join(all_views, on="key", how="left")
         .with_columns(
-            pl.col("views_30d", "views_90d", "orders_90d").fill_null(0),
+            pl.col("views_1d", "views_7d", "views_30d", "views_90d", "orders_90d").fill_null(0),
             pl.lit(as_of).alias("as_of_date"),
         )
-        .with_columns((pl.col("views_90d") / pl.col("all_views")).alias("share_of_views_90d"))
-        .select(pl.col("key").alias("customer_id"), "as_of_date", "tag", "views_30d", "views_90d", "orders_90d",
+        .with_columns(
+            (pl.col("views_90d") / pl.col("all_views")).alias("share_of_views_90d"),
+            (pl.col("views_7d") / pl.col("all_views_7d").replace(0, None)).alias("share_of_views_7d"),
+            (pl.col("views_1d") / pl.col("all_views_1d").replace(0, None)).alias("share_of_views_1d"),
+        )
+        .select(pl.col("key").alias("customer_id"), "as_of_date", "tag", "views_1d", "views_7d", "views_30d", "views_90d",
+                "orders_90d", "share_of_views_1d", "share_of_views_7d",
                 "share_of_views_90d")
     )
 

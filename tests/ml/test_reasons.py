@@ -56,7 +56,7 @@ def test_reason_codes_from_a_real_booster_explain_the_planted_driver():
                           "noise": rng.normal(size=n)})
     y = (rng.random(n) < 1 / (1 + np.exp(-3 * frame["signal"].to_numpy()))).astype(float)
     model = PurchasePropensity(7, BoosterParams(n_estimators=40, nthread=2)).fit(frame, y)
-    reasons = model.reason_codes(frame, k=1)["p_purchase_7d"]
+    reasons = np.asarray(list(model.reason_codes(frame, k=1)["p_purchase_7d"]), dtype=object)
     assert reasons.shape == (n,)
     strong = np.abs(frame["signal"].to_numpy()) > 1.5
     assert np.mean([r.lstrip("+-") == "signal" for r in reasons[strong]]) > 0.95

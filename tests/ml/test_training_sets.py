@@ -104,3 +104,29 @@ def test_label_and_bookkeeping_columns_are_never_features():
                           "treatment": np.ones(10), "outcome": np.ones(10)})
     encoder = FeatureEncoder().fit(frame)
     assert encoder.feature_names == ["x"]
+
+
+def test_capped_sets_keep_an_equal_hash_sample_per_cutoff(synthetic_warehouse):
+    from ml.train import _rows_per_cutoff
+
+    path, info = synthetic_warehouse
+    plan = plan_time_split(info["snapshots"], info["end"], 30, n_train=4)
+    full = purchase_training_set(path, plan)
+    capped = purchase_training_set(path, plan, 150)
+    sizes = capped.group_by("as_of_date").len()
+    assert sizes.height == len(plan.cutoffs) and sizes["len"].max() == 150
+    assert capped.select(pl.struct("customer_id", "as_of_date").n_unique()).item() == capped.height
+    # the same customers on a rerun, with the same labels as the uncapped set
+    assert capped.equals(purchase_training_set(path, plan, 150))
+    joined = capped.join(full, on=["customer_id", "as_of_date"], suffix="_full")
+    assert joined.height == capped.height and (joined["label_orders"] == joined["label_orders_full"]).all()
+    # a cap above every cutoff's size changes nothing
+    assert purchase_training_set(path, plan, 10**9).equals(full)
+
+    class Ctx:
+        config = {"max_rows_per_cutoff": 250_000, "max_training_rows": 400_000}
+
+    assert _rows_per_cutoff(Ctx, plan) == 400_000 // len(plan.cutoffs)
+    assert _rows_per_cutoff(Ctx, plan, {"max_training_rows": 600}) == 600 // len(plan.cutoffs)
+    Ctx.config = {"max_rows_per_cutoff": None, "max_training_rows": None}
+    assert _rows_per_cutoff(Ctx, plan) is None

@@ -29,3 +29,28 @@ def table_snapshot(warehouse: Path, table: str) -> list[tuple]:
 @pytest.fixture(scope="session")
 def cli():
     return run_cli
+
+
+# One small shop run end to end once per session, shared by the idempotency and crash-recovery tests.
+REFERENCE_START = "2026-01-08"  # a Thursday: a retrain anchor, so the run trains on its first day and a week later
+REFERENCE_DAYS = 14
+REFERENCE_SHOP = ("--customers", "300", "--days", str(REFERENCE_DAYS), "--start", REFERENCE_START, "--seed", "11")
+
+
+def registry_listing(home: Path) -> list[tuple]:
+    """Registered versions as (name, version, as_of_date, gate, aliases): what a rerun must not change."""
+    from ml import registry
+
+    return sorted((r["name"], r["version"], r["as_of_date"], r["gate"], tuple(r["aliases"]))
+                  for r in registry.list_versions(home))
+
+
+@pytest.fixture(scope="session")
+def clean_reference(tmp_path_factory):
+    """(home, fingerprints of every table, registry listing) after one uninterrupted run of every day."""
+    from tests.fingerprint import home_fingerprint
+
+    home = tmp_path_factory.mktemp("clean-reference")
+    run_cli(home, "generate", *REFERENCE_SHOP)
+    run_cli(home, "run", "--all")
+    return home, home_fingerprint(home), registry_listing(home)

@@ -1,10 +1,13 @@
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
+import dagster as dg
 import pytest
 
 from orchestration.partitions import (
     START_ENV,
+    daily_partitions,
     dbt_window_vars,
+    last_closed_day,
     landing_days,
     partition_keys,
     partitions_start,
@@ -57,3 +60,25 @@ def test_partitions_start_from_setting_then_landing_then_default(tmp_path):
     (home.landing / "events" / "not_a_day").mkdir()
     assert landing_days(home.landing / "events") == [date(2026, 1, 9), date(2026, 2, 3)]
     assert partitions_start(home, env={}) == date(2026, 1, 9)
+
+
+def test_todays_partition_exists_for_the_micro_batch(tmp_path):
+    today = datetime.now(timezone.utc).date()
+    partitions = daily_partitions(Home(tmp_path))
+    assert partitions.get_last_partition_key() == today.isoformat()
+
+
+def test_last_closed_day_is_the_utc_day_before():
+    assert last_closed_day(datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)) == date(2026, 11, 22)
+    assert last_closed_day(datetime(2026, 11, 23, 0, 30, tzinfo=timezone(timedelta(hours=2)))) == date(2026, 11, 21)
+    with pytest.raises(ValueError):
+        last_closed_day(datetime(2026, 11, 23, 2, 0))
+
+
+def test_the_0200_schedule_closes_yesterday_not_todays_open_partition():
+    from orchestration.defs.jobs import daily_schedule
+
+    assert daily_schedule.cron_schedule == "0 2 * * *" and daily_schedule.job_name == "daily_pipeline"
+    context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc))
+    request = daily_schedule(context)
+    assert (request.partition_key, request.run_key) == ("2026-11-22", "2026-11-22")

@@ -292,16 +292,20 @@ def test_the_shipped_segments_run_on_a_warehouse_with_every_known_column(today):
                     + ", ".join(values[t] for _, t in cols) + " from range(200) t(i)", [today])
     con.execute("update marts.customer_scores set p_purchase_30d = random(), p_churn = random(), discount_uplift = random() / 10")
     con.execute("""create table marts.customer_category_features as select 'c' || i as customer_id, ?::DATE as as_of_date,
-                   'outerwear' as category, i % 7 as views_30d, 0 as views_prior_60d, 0 as orders_90d, 0.0 as revenue_90d,
+                   'outerwear' as category, i % 3 as views_1d, i % 5 as views_7d, i % 7 as views_30d, 0 as views_prior_60d,
+                   0 as orders_90d, 0.0 as revenue_90d, (i % 3) / 2.0 as share_of_views_1d, 0.5 as share_of_views_7d,
                    0.5 as share_of_views_90d, 1.0 as trend_ratio from range(200) t(i)""", [today])
     con.execute("""create table marts.customer_tag_features as select 'c' || i as customer_id, ?::DATE as as_of_date,
-                   'eco-friendly' as tag, i % 5 as views_30d, i % 9 as views_90d, 0 as orders_90d,
+                   'eco-friendly' as tag, i % 2 as views_1d, i % 4 as views_7d, i % 5 as views_30d, i % 9 as views_90d,
+                   0 as orders_90d, 0.1 as share_of_views_1d, 0.1 as share_of_views_7d,
                    (i % 9) / 10.0 as share_of_views_90d from range(200) t(i)""", [today])
     cfg = load_segments(Path(__file__).resolve().parents[2] / "segments.yml")
     result = build_daily_segments(con, cfg, today, today)
-    assert result.skipped == {} and len(result.evaluated) == 14
+    assert result.skipped == {} and len(result.evaluated) == len(cfg.segments)
     build_membership_history(con, today, today, cfg.settings)
     sizes = dict(con.execute("select segment, size from marts.segment_summary").fetchall())
     assert set(sizes) == set(cfg.names())
     assert sizes["high_predicted_ltv"] == 20  # top decile of 200 distinct values
     assert 0 < sizes["high_intent_winter_shoppers"] < 200
+    # today: 2 views (i % 3 == 2) at share 1.0; this week: 4 views (i % 5 == 4) at share 0.5
+    assert sizes["browsing_outerwear_now"] == len({i for i in range(200) if i % 3 == 2 or i % 5 == 4})

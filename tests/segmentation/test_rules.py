@@ -9,7 +9,9 @@ from segmentation.rules import SegmentConfigError, Settings, load_segments, pars
 REPO = Path(__file__).resolve().parents[2]
 STARTER = {"repeat_buyers", "first_time_visitors", "cart_abandoners", "price_sensitive_shoppers", "premium_buyers",
            "browses_a_lot_buys_rarely", "high_intent_winter_shoppers", "high_intent_tech_shoppers", "churn_risk",
-           "lapsed", "likely_discount_responders", "high_predicted_ltv", "mobile_first", "eco_friendly_interest"}
+           "lapsed", "likely_discount_responders", "high_predicted_ltv", "mobile_first", "eco_friendly_interest",
+           *(f"browsing_{c}_now" for c in ("tech", "fashion", "outerwear", "home", "beauty", "sports", "premium",
+                                           "eco_friendly"))}
 
 
 def segment(**fields) -> dict:
@@ -32,7 +34,7 @@ def test_starter_segments_load_and_compile_against_the_known_columns():
     assert set(config.names()) == STARTER
     for definition in config.segments:
         compiled = compile_rule(definition.rule, KNOWN_COLUMNS)
-        assert compiled.columns or compiled.categories, definition.name
+        assert compiled.columns or compiled.categories or compiled.tags, definition.name
     assert config.settings.missing_inputs == "skip"
 
 

@@ -39,10 +39,10 @@ def test_tags_are_matched_trimmed_and_lower_case():
 
 
 @pytest.mark.parametrize("rule, problem", [
-    ("tag_view_share('eco-friendly', 30) > 0.1", "days must be 90"),
-    ("tag_views('eco-friendly', 7) > 1", "days must be 30 or 90"),
-    ("tag_views('eco-friendly', 30.5) > 1", "days must be 30 or 90"),
-    ("tag_orders('eco-friendly', 30) > 1", "days must be 90"),
+    ("tag_view_share('eco-friendly', 30) > 0.1", "days must be one of 1, 7, 90, got 30"),
+    ("tag_views('eco-friendly', 14) > 1", "days must be one of 1, 7, 30, 90, got 14"),
+    ("tag_views('eco-friendly', 30.5) > 1", "days must be one of 1, 7, 30, 90, got 30.5"),
+    ("tag_orders('eco-friendly', 30) > 1", "days must be one of 90, got 30"),
     ("tag_views('eco-friendly') > 1", "takes 2 argument(s)"),
     ("tag_views(top_category, 30) > 1", "the tag must be a non-empty quoted string"),
     ("tag_views('  ', 30) > 1", "the tag must be a non-empty quoted string"),

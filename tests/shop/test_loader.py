@@ -300,3 +300,165 @@ def test_malformed_dimension_file_writes_nothing(home):
     with pytest.raises(MalformedFileError, match="missing required column.*product_id"):
         load_dimensions(home, now=NOW)
     assert not home.lake.exists() or not any(home.lake.rglob("*.parquet"))
+
+
+# -------------------------------------------------------------------------------------------- late data
+
+
+def write_dated(home: Home, folder_day: str, name: str, rows: list[tuple[str, str]]) -> None:
+    """A landing file in `folder_day`'s folder with (event_id, event_ts) rows."""
+    folder = home.landing_events_day(folder_day)
+    folder.mkdir(parents=True, exist_ok=True)
+    pl.DataFrame(
+        {
+            "event_id": [r[0] for r in rows],
+            "event_ts": [r[1] for r in rows],
+            "event_type": ["page_view"] * len(rows),
+            "customer_id": ["c1"] * len(rows),
+        }
+    ).write_csv(folder / name)
+
+
+def lake_ids(home: Home, day: str) -> dict[str, list[str]]:
+    """event_ids per lake file of one day."""
+    folder = home.lake_events_day(day)
+    return {p.name: pl.read_parquet(p).get_column("event_id").to_list() for p in sorted(folder.glob("*.parquet"))}
+
+
+def whole_lake(home: Home) -> pl.DataFrame:
+    frames = [
+        pl.read_parquet(p).with_columns(pl.lit(p.parent.name).alias("folder"), pl.lit(p.name).alias("file"))
+        for p in sorted((home.lake / "events").glob("*/*.parquet"))
+    ]
+    return pl.concat(frames).sort("folder", "file", "event_id")
+
+
+LATE_ROWS = [
+    ("own", "2024-03-10T10:00:00Z"),
+    ("one_day_late", "2024-03-09T23:59:00Z"),
+    ("three_days_late", "2024-03-07T00:00:00Z"),
+    ("four_days_late", "2024-03-06T12:00:00Z"),
+    ("next_day", "2024-03-11T00:30:00Z"),
+]
+
+
+def test_late_events_in_a_days_file_go_to_the_partition_of_their_own_date(home):
+    write_dated(home, "2024-03-10", "today.csv", LATE_ROWS)
+    d10 = date(2024, 3, 10)
+    report = load_events(home, d10, d10, now=NOW, late_days=3)
+    assert report.reconciles and (report.read, report.accepted, report.quarantined) == (5, 3, 2)
+    assert report.reasons == {"event_ts_outside_partition": 1, "too_late": 1}
+    assert report.late_rows == 2
+    assert report.corrected_days == ["2024-03-07", "2024-03-09"]
+    assert lake_ids(home, "2024-03-10") == {"part-0.parquet": ["own"]}
+    assert lake_ids(home, "2024-03-09") == {"late-from-2024-03-10.parquet": ["one_day_late"]}
+    assert lake_ids(home, "2024-03-07") == {"late-from-2024-03-10.parquet": ["three_days_late"]}
+
+    lake, q = whole_lake(home), quarantine_rows(home)
+    again = load_events(home, d10, d10, now=NOW, late_days=3)
+    assert whole_lake(home).equals(lake) and quarantine_rows(home) == q
+    assert (again.accepted, again.quarantined, again.late_rows) == (3, 2, 2)
+
+    write_dated(home, "2024-03-10", "today.csv", LATE_ROWS[:2])  # the shop re-exports the file without them
+    load_events(home, d10, d10, now=NOW, late_days=3)
+    assert not home.lake_events_day("2024-03-07").joinpath("late-from-2024-03-10.parquet").exists()
+    assert lake_ids(home, "2024-03-09") == {"late-from-2024-03-10.parquet": ["one_day_late"]}
+    assert len(quarantine_rows(home)) == 0
+
+
+def test_strict_mode_quarantines_every_event_dated_before_its_folder(home):
+    write_dated(home, "2024-03-10", "today.csv", LATE_ROWS)
+    d10 = date(2024, 3, 10)
+    report = load_events(home, d10, d10, now=NOW, late_days=0)
+    assert report.reconciles and report.accepted == 1 and report.late_rows == 0
+    assert report.reasons == {"too_late": 3, "event_ts_outside_partition": 1}
+    assert report.corrected_days == []
+
+
+def test_late_days_come_from_the_environment(home, monkeypatch):
+    write_dated(home, "2024-03-10", "today.csv", LATE_ROWS)
+    monkeypatch.setenv("SEGMENTS_LATE_DAYS", "1")
+    report = load_events(home, date(2024, 3, 10), date(2024, 3, 10), now=NOW)
+    assert report.accepted == 2 and report.reasons == {"too_late": 2, "event_ts_outside_partition": 1}
+
+
+def test_late_events_are_deduplicated_against_earlier_days_and_later_days_against_them(home):
+    write_dated(home, "2024-03-08", "a.csv", [("x", "2024-03-08T10:00:00Z")])
+    write_dated(home, "2024-03-10", "a.csv", [("x", "2024-03-08T11:00:00Z"), ("y", "2024-03-09T10:00:00Z")])
+    write_dated(home, "2024-03-11", "a.csv", [("y", "2024-03-11T10:00:00Z"), ("z", "2024-03-11T10:00:00Z")])
+    report = load_events(home, date(2024, 3, 8), date(2024, 3, 11), now=NOW, late_days=3)
+    assert report.reconciles and report.reasons == {"duplicate_event_id": 2}
+    assert lake_ids(home, "2024-03-08") == {"part-0.parquet": ["x"]}
+    assert lake_ids(home, "2024-03-09") == {"late-from-2024-03-10.parquet": ["y"], "part-0.parquet": []}
+    assert lake_ids(home, "2024-03-11") == {"part-0.parquet": ["z"]}
+
+
+def test_a_file_landing_in_a_loaded_days_folder_is_picked_up_by_the_next_load(home):
+    for day in range(1, 11):
+        iso = f"2024-03-{day:02d}"
+        write_dated(home, iso, "a.csv", [(f"e{day}", f"{iso}T10:00:00Z")])
+    load_events(home, date(2024, 3, 1), date(2024, 3, 10), now=NOW, late_days=3)
+    write_dated(home, "2024-03-08", "b_late.csv", [("late8", "2024-03-08T18:00:00Z"), ("e9", "2024-03-08T19:00:00Z")])
+    write_dated(home, "2024-03-11", "a.csv", [("e11", "2024-03-11T10:00:00Z")])
+
+    report = load_events(home, date(2024, 3, 11), date(2024, 3, 11), now=NOW, late_days=3)
+    assert report.reconciles
+    assert report.reloaded_days == ["2024-03-08"]
+    assert report.partitions == ["2024-03-08", "2024-03-09", "2024-03-10", "2024-03-11"]
+    assert report.corrected_days == ["2024-03-08", "2024-03-09", "2024-03-10"]
+    assert lake_ids(home, "2024-03-08")["part-0.parquet"] == ["e8", "late8", "e9"]
+    # e9 landed on day 8 now, so day 9's copy is the duplicate, as in a load of all files in date order
+    assert lake_ids(home, "2024-03-09")["part-0.parquet"] == []
+    assert report.reasons == {"duplicate_event_id": 1}
+
+    clean = Home(home.root.parent / "clean")
+    shutil.copytree(home.landing, clean.landing)
+    load_events(clean, date(2024, 3, 1), date(2024, 3, 11), now=NOW, late_days=3)
+    assert whole_lake(home).equals(whole_lake(clean))
+    assert quarantine_rows(home) == quarantine_rows(clean)
+
+    again = load_events(home, date(2024, 3, 11), date(2024, 3, 11), now=NOW, late_days=3)
+    assert again.reloaded_days == [] and again.partitions == ["2024-03-11"]
+    assert again.corrected_days == ["2024-03-08", "2024-03-09", "2024-03-10"]  # a re-run rebuilds them again
+
+    write_dated(home, "2024-03-05", "c_too_old.csv", [("old", "2024-03-05T10:00:00Z")])
+    write_dated(home, "2024-03-12", "a.csv", [("e12", "2024-03-12T10:00:00Z")])
+    beyond = load_events(home, date(2024, 3, 12), date(2024, 3, 12), now=NOW, late_days=3)
+    assert beyond.reloaded_days == [] and beyond.corrected_days == []
+    assert "c_too_old.csv" not in str(beyond)
+
+
+def test_a_day_never_loaded_is_not_reloaded_by_a_later_window(home):
+    write_dated(home, "2024-03-09", "a.csv", [("e9", "2024-03-09T10:00:00Z")])
+    write_dated(home, "2024-03-10", "a.csv", [("e10", "2024-03-10T10:00:00Z")])
+    report = load_events(home, date(2024, 3, 10), date(2024, 3, 10), now=NOW, late_days=3)
+    assert report.reloaded_days == [] and report.partitions == ["2024-03-10"]
+    assert not home.lake_events_day("2024-03-09").exists()
+
+
+def test_a_malformed_file_in_a_lookback_day_fails_the_load_naming_it(home):
+    write_dated(home, "2024-03-09", "a.csv", [("e9", "2024-03-09T10:00:00Z")])
+    load_events(home, date(2024, 3, 9), date(2024, 3, 9), now=NOW, late_days=3)
+    land(home, "truncated.parquet", day="2024-03-09")
+    with pytest.raises(MalformedFileError) as err:
+        load_events(home, date(2024, 3, 10), date(2024, 3, 10), now=NOW, late_days=3)
+    assert err.value.path.endswith("event_date=2024-03-09/truncated.parquet")
+
+
+def test_late_events_fixture_goes_to_earlier_days_within_the_allowance(home):
+    land(home, "late_events.csv")
+    report = load_events(home, DAY, DAY, now=NOW, late_days=3)
+    assert report.reconciles and report.accepted == 3 and report.reasons == {"too_late": 1}
+    assert lake_ids(home, "2024-02-29") == {"late-from-2024-03-01.parquet": ["late1"]}
+    assert lake_ids(home, "2024-02-27") == {"late-from-2024-03-01.parquet": ["late3"]}
+    assert lake_ids(home, "2024-03-01") == {"part-0.parquet": ["own1"]}
+    strict = load_events(home, DAY, DAY, now=NOW, late_days=0)
+    assert strict.accepted == 1 and strict.reasons == {"too_late": 3}
+    assert not list((home.lake / "events").glob("*/late-from-*.parquet"))
+
+
+def test_an_empty_landing_folder_is_an_empty_day(home):
+    home.landing_events_day("2024-03-01").mkdir(parents=True)
+    report = load_events(home, DAY, DAY, now=NOW)
+    assert report.read == 0 and report.reconciles and report.files == []
+    assert pl.read_parquet(lake_day(home)).schema == LAKE_EVENTS_SCHEMA

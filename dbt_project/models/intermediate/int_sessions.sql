@@ -112,7 +112,7 @@ facts as (
         count(case when event_type = 'page_view' then 1 end) as page_views,
         count(case when event_type = 'product_view' then 1 end) as product_views,
         count(case when event_type = 'search' then 1 end) as searches,
-        coalesce(sum(dwell_seconds), 0) as dwell_seconds,
+        round(coalesce(sum(dwell_seconds), 0), 6) as dwell_seconds,  -- rounded: a float sum depends on row order
         count(case when event_type = 'add_to_cart' then 1 end) as cart_adds,
         count(case when event_type = 'remove_from_cart' then 1 end) as cart_removes,
         count(case when event_type = 'begin_checkout' then 1 end) as checkouts,

@@ -42,7 +42,7 @@ buying as (
         category,
         count(distinct order_id) as orders,
         cast(sum(quantity) as {{ api.Column.translate_type('bigint') }}) as units,
-        sum(revenue) as revenue
+        round(sum(revenue), 6) as revenue
     from {{ ref('int_order_lines') }}
     where order_date between {{ window_min() }} and {{ window_max() }}
       and not is_return

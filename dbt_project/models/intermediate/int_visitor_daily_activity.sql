@@ -36,7 +36,7 @@ event_facts as (
         count(*) as events,
         count(case when event_type = 'page_view' then 1 end) as page_views,
         count(case when event_type = 'product_view' then 1 end) as product_views,
-        coalesce(sum(dwell_seconds), 0) as dwell_seconds,
+        round(coalesce(sum(dwell_seconds), 0), 6) as dwell_seconds,  -- rounded: a float sum depends on row order
         count(case when event_type = 'search' then 1 end) as searches,
         count(case when uses_filter then 1 end) as filter_uses,
         count(case when uses_price_filter then 1 end) as price_filter_uses,
@@ -90,12 +90,12 @@ orders as (
         visitor_key,
         order_date,
         order_id,
-        sum(case when not is_return then revenue else 0 end) as revenue,
+        round(sum(case when not is_return then revenue else 0 end), 6) as revenue,
         cast(sum(case when not is_return then quantity else 0 end) as {{ api.Column.translate_type('bigint') }}) as units,
-        sum(case when not is_return then discount_amount else 0 end) as discount_amount,
+        round(sum(case when not is_return then discount_amount else 0 end), 6) as discount_amount,
         cast(sum(case when is_return then -quantity else 0 end) as {{ api.Column.translate_type('bigint') }}) as returned_units,
-        sum(case when is_return then -revenue else 0 end) as returned_revenue,
-        sum(net_revenue) as net_revenue,
+        round(sum(case when is_return then -revenue else 0 end), 6) as returned_revenue,
+        round(sum(net_revenue), 6) as net_revenue,
         {{ dbt.bool_or("not is_return") }} as has_sale,
         count(case when price_missing then 1 end) as unpriced_lines
     from {{ ref('int_order_lines') }}
@@ -111,13 +111,13 @@ order_facts as (
         order_date as activity_date,
         count(case when has_sale then 1 end) as orders,
         cast(sum(units) as {{ api.Column.translate_type('bigint') }}) as units,
-        sum(revenue) as revenue,
-        sum(discount_amount) as discount_amount,
+        round(sum(revenue), 6) as revenue,
+        round(sum(discount_amount), 6) as discount_amount,
         count(case when has_sale and discount_amount > 0 then 1 end) as discounted_orders,
-        sum(case when discount_amount > 0 then revenue else 0 end) as discounted_revenue,
+        round(sum(case when discount_amount > 0 then revenue else 0 end), 6) as discounted_revenue,
         cast(sum(returned_units) as {{ api.Column.translate_type('bigint') }}) as returned_units,
-        sum(returned_revenue) as returned_revenue,
-        sum(net_revenue) as net_revenue,
+        round(sum(returned_revenue), 6) as returned_revenue,
+        round(sum(net_revenue), 6) as net_revenue,
         cast(sum(unpriced_lines) as {{ api.Column.translate_type('bigint') }}) as unpriced_lines
     from orders
     group by visitor_key, order_date

@@ -70,6 +70,6 @@ select
     cast(sum(cart_adds) as {{ bigint }}) as cart_adds,
     cast(count(distinct order_id) as {{ bigint }}) as orders,
     cast(sum(units) as {{ bigint }}) as units,
-    sum(revenue) as revenue
+    round(sum(revenue), 6) as revenue
 from touches
 group by visitor_key, activity_date, product_id

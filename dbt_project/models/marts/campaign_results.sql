@@ -85,7 +85,7 @@ outcomes as (
         assignments.customer_id,
         assignments.assignment_group,
         count(distinct purchases.order_id) as orders,
-        coalesce(sum(purchases.revenue), 0) as revenue
+        coalesce({{ exact_sum('purchases.revenue') }}, 0) as revenue
     from assignments
     left join purchases
         on purchases.customer_id = assignments.customer_id
@@ -147,9 +147,9 @@ groups as (
         count(*) as customers,
         count(case when orders > 0 then 1 end) as converters,
         sum(orders) as orders,
-        sum(revenue) as revenue,
+        {{ exact_sum('revenue') }} as revenue,
         {{ ratio('count(case when orders > 0 then 1 end)', 'count(*)') }} as conversion_rate,
-        {{ ratio('sum(revenue)', 'count(*)') }} as revenue_per_customer
+        {{ ratio(exact_sum('revenue'), 'count(*)') }} as revenue_per_customer
     from stratified
     group by campaign_id, breakdown, breakdown_value, assignment_group
 

@@ -16,14 +16,16 @@
   Categories are data (any shop's), never columns.
 
   Built from the last 90 days of per-visitor category activity only. Each day of activity
-  counts for a horizon (30 or 90 days) from its day until the horizon ends; as a change list
+  counts for a horizon (1, 7, 30 or 90 days) from its day until the horizon ends; as a change list
   (+ when it starts counting, - when it stops) summed cumulatively over the window's days, the
   cost is linear in the activity read, whatever the window's length. Anonymous activity counts
   for the customer it is linked to from the link's day on, not before (split_at_identity_link).
+  The 1-day ("today") and 7-day horizons let segments react to a change of interest within a day;
+  the 30/90-day ones describe lasting interest.
 -#}
 
 {%- set metrics = ['product_views', 'cart_adds', 'orders', 'units', 'revenue'] -%}
-{%- set horizons = [30, 90] -%}
+{%- set horizons = [1, 7, 30, 90] -%}
 {%- set double = api.Column.translate_type('double') -%}
 {%- set bigint = api.Column.translate_type('bigint') -%}
 
@@ -98,6 +100,8 @@ shares as (
     select
         active.*,
         {{ ratio('product_views_90d', 'sum(product_views_90d) over (partition by customer_id, as_of_date)') }} as share_of_views_90d,
+        {{ ratio('product_views_7d', 'sum(product_views_7d) over (partition by customer_id, as_of_date)') }} as share_of_views_7d,
+        {{ ratio('product_views_1d', 'sum(product_views_1d) over (partition by customer_id, as_of_date)') }} as share_of_views_1d,
         {{ ratio('product_views_30d', 'sum(product_views_30d) over (partition by customer_id, as_of_date)') }} as share_of_views_30d,
         {{ ratio('product_views_prior_60d', 'sum(product_views_prior_60d) over (partition by customer_id, as_of_date)') }} as share_of_views_prior_60d
     from active
@@ -108,13 +112,18 @@ select
     customer_id,
     as_of_date,
     category,
+    cast(product_views_1d as {{ bigint }}) as views_1d,
+    cast(product_views_7d as {{ bigint }}) as views_7d,
     cast(product_views_30d as {{ bigint }}) as views_30d,
     cast(product_views_prior_60d as {{ bigint }}) as views_prior_60d,
     cast(product_views_90d as {{ bigint }}) as views_90d,
+    cast(cart_adds_7d as {{ bigint }}) as cart_adds_7d,
     cast(cart_adds_90d as {{ bigint }}) as cart_adds_90d,
     cast(orders_90d as {{ bigint }}) as orders_90d,
     cast(units_90d as {{ bigint }}) as units_90d,
     cast(round(revenue_90d, 6) as {{ double }}) as revenue_90d,
+    cast(round(share_of_views_1d, 9) as {{ double }}) as share_of_views_1d,
+    cast(round(share_of_views_7d, 9) as {{ double }}) as share_of_views_7d,
     cast(round(share_of_views_90d, 9) as {{ double }}) as share_of_views_90d,
     cast(round(share_of_views_30d, 9) as {{ double }}) as share_of_views_30d,
     cast(round(share_of_views_prior_60d, 9) as {{ double }}) as share_of_views_prior_60d,

@@ -31,6 +31,9 @@
 {%- set double = api.Column.translate_type('double') -%}
 {%- set money = ['dwell_seconds', 'revenue', 'discount_amount', 'discounted_revenue', 'returned_revenue', 'net_revenue'] -%}
 
+-- depends_on: {{ ref('int_anonymous_visitors') }}
+{%- set rekey_from = rekey_from_date() if is_incremental() else none %}
+
 with identity_map as (
 
     select {{ anonymous_key('anonymous_id') }} as visitor_key, customer_id, linked_date
@@ -43,7 +46,7 @@ visitor_days as (
     select * from {{ ref('int_visitor_daily_activity') }}
     where activity_date between {{ window_min() }} and {{ window_max() }}
 
-{% if is_incremental() %}
+{% if rekey_from is not none %}
 
     union all
 
@@ -56,10 +59,12 @@ visitor_days as (
         inner join identity_map as new_links on new_links.visitor_key = activity.visitor_key
         where new_links.linked_date between {{ window_min() }} and {{ window_max() }}
           and activity.activity_date not between {{ window_min() }} and {{ window_max() }}
+          and activity.activity_date >= {{ date_literal(rekey_from) }}
     ) as rekey
         on rekey.activity_date = outside.activity_date
     left join identity_map on identity_map.visitor_key = outside.visitor_key
     where coalesce(identity_map.customer_id, outside.visitor_key) = rekey.customer_id
+      and outside.activity_date >= {{ date_literal(rekey_from) }}
 
 {% endif %}
 

@@ -97,7 +97,7 @@ baseline as (
         max(case when orders > 0 then activity_date end) as last_purchase_date,
         max(country_key) as country_key,
         {%- for metric in metrics %}
-        {{ 'sum(' ~ metric ~ ')' if metric in lifetime else '0' }} as {{ metric }}{{ ',' if not loop.last }}
+        {{ (exact_sum(metric) if metric in money else 'sum(' ~ metric ~ ')') if metric in lifetime else '0' }} as {{ metric }}{{ ',' if not loop.last }}
         {%- endfor %}
     from daily
     where activity_date < {{ window_min() }}
@@ -188,7 +188,7 @@ daily_changes as (
         max(last_purchase_date) as last_purchase_date,
         max(country_key) as country_key,
         {%- for metric in metrics %}
-        sum({{ metric }}) as {{ metric }}{{ ',' if not loop.last }}
+        {{ exact_sum(metric) if metric in money else 'sum(' ~ metric ~ ')' }} as {{ metric }}{{ ',' if not loop.last }}
         {%- endfor %}
     from changes
     group by feature_key, horizon, as_of_date
@@ -219,7 +219,11 @@ running as (
         max(daily_changes.last_purchase_date) {{ frame }} as last_purchase_date,
         max(daily_changes.country_key) {{ frame }} as country_key,
         {%- for metric in metrics %}
+        {%- if metric in money %}
+        cast(sum(cast(coalesce(daily_changes.{{ metric }}, 0) as decimal(38, 6))) {{ frame }} as {{ double }}) as {{ metric }}{{ ',' if not loop.last }}
+        {%- else %}
         sum(coalesce(daily_changes.{{ metric }}, 0)) {{ frame }} as {{ metric }}{{ ',' if not loop.last }}
+        {%- endif %}
         {%- endfor %}
     from spine
     left join daily_changes

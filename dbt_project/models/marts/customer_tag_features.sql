@@ -20,11 +20,16 @@
   products' current tags) as a change list summed cumulatively over the window's days, with
   identity links applied from the day they were made. A product carries any number of tags, so
   the share's denominator is every product view of the customer (customer_features'
-  product_views_90d, same keys and days), not the sum over tags.
+  product_views_90d, same keys and days), not the sum over tags. The 1- and 7-day shares (segments
+  that react within a day) count every product view in their window through one more row per
+  visitor and day, tag '' (never a real tag: int_product_tags drops empty ones), counted from
+  stg_events like customer_features' product views (a view of an unknown product included), carried
+  only for those short horizons.
 -#}
 
 {%- set metrics = ['product_views', 'orders'] -%}
-{%- set horizons = [30, 90] -%}
+{%- set horizons = [1, 7, 30, 90] -%}
+{%- set all_views_horizons = [1, 7] -%}
 {%- set double = api.Column.translate_type('double') -%}
 {%- set bigint = api.Column.translate_type('bigint') -%}
 
@@ -73,10 +78,27 @@ tag_orders as (
 
 ),
 
+all_product_views as (
+
+    select
+        {{ visitor_key('customer_id', 'anonymous_id') }} as visitor_key,
+        event_date as activity_date,
+        '' as tag,
+        count(*) as product_views,
+        0 as orders
+    from {{ ref('stg_events') }}
+    where event_date between {{ window_min_plus(-(all_views_horizons | max) + 1) }} and {{ window_max() }}
+      and event_type = 'product_view'
+    group by 1, 2
+
+),
+
 recent as (
 
     select visitor_key, activity_date, tag, sum(product_views) as product_views, sum(orders) as orders
-    from (select * from tag_views union all select * from tag_orders) as both_kinds
+    from (
+        select * from tag_views union all select * from tag_orders union all select * from all_product_views
+    ) as both_kinds
     group by visitor_key, activity_date, tag
 
 ),
@@ -93,6 +115,9 @@ contributions as (
         {{ metrics | join(', ') }}
     from recent
     where activity_date > {{ window_min_plus(-horizon) }}
+    {%- if horizon not in all_views_horizons %}
+      and tag <> ''
+    {%- endif %}
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 
@@ -112,6 +137,8 @@ pivoted as (
         feature_key as customer_id,
         as_of_date,
         tag,
+        coalesce(sum(case when horizon = 1 then product_views end), 0) as views_1d,
+        coalesce(sum(case when horizon = 7 then product_views end), 0) as views_7d,
         coalesce(sum(case when horizon = 30 then product_views end), 0) as views_30d,
         coalesce(sum(case when horizon = 90 then product_views end), 0) as views_90d,
         coalesce(sum(case when horizon = 90 then orders end), 0) as orders_90d
@@ -122,7 +149,13 @@ pivoted as (
 
 active as (
 
-    select * from pivoted where views_90d > 0 or orders_90d > 0
+    select * from pivoted where tag <> '' and (views_90d > 0 or orders_90d > 0)
+
+),
+
+window_views as (
+
+    select customer_id, as_of_date, views_1d, views_7d from pivoted where tag = ''
 
 ),
 
@@ -138,10 +171,16 @@ select
     active.customer_id,
     active.as_of_date,
     active.tag,
+    cast(active.views_1d as {{ bigint }}) as views_1d,
+    cast(active.views_7d as {{ bigint }}) as views_7d,
     cast(active.views_30d as {{ bigint }}) as views_30d,
     cast(active.views_90d as {{ bigint }}) as views_90d,
     cast(active.orders_90d as {{ bigint }}) as orders_90d,
+    cast(round({{ ratio('active.views_1d', 'window_views.views_1d') }}, 9) as {{ double }}) as share_of_views_1d,
+    cast(round({{ ratio('active.views_7d', 'window_views.views_7d') }}, 9) as {{ double }}) as share_of_views_7d,
     cast(round({{ ratio('active.views_90d', 'all_views.product_views_90d') }}, 9) as {{ double }}) as share_of_views_90d
 from active
 left join all_views
     on all_views.customer_id = active.customer_id and all_views.as_of_date = active.as_of_date
+left join window_views
+    on window_views.customer_id = active.customer_id and window_views.as_of_date = active.as_of_date

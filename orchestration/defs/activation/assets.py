@@ -6,6 +6,7 @@ from activation import export_audience, publish_serving_copy
 from orchestration.export_config import AudienceExport, load_exports
 from orchestration.partitions import daily_partitions, window_dates
 from orchestration.resources import REPO_ROOT, WAREHOUSE_POOL, current_home
+from orchestration.retries import permanent_failures
 
 SERVED_MARTS = [
     ["marts", name]
@@ -27,8 +28,9 @@ def _export_asset(export: AudienceExport) -> dg.AssetsDefinition:
     )
     def _export(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         _first, last = window_dates(*context.partition_time_window)
-        manifest = export_audience(current_home(), export.segment, last, export.format, channel=export.channel,
-                                   control_share=export.control_share)
+        with permanent_failures(f"exporting audience {export.asset_name}"):
+            manifest = export_audience(current_home(), export.segment, last, export.format, channel=export.channel,
+                                       control_share=export.control_share)
         return dg.MaterializeResult(metadata={
             "path": dg.MetadataValue.path(str(manifest.path)), "dagster/row_count": manifest.rows,
             "control_rows": manifest.control_rows, "excluded_no_consent": manifest.excluded_no_consent,
@@ -51,7 +53,8 @@ export_assets = [_export_asset(export) for export in load_exports(REPO_ROOT / "e
     description="Atomically published read-only copy of the BI marts: serving/segments.duckdb (DuckDB 1.x readable) + Parquet.",
 )
 def bi_copy(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    manifest = publish_serving_copy(current_home(), run_id=context.run_id)
+    with permanent_failures("publishing the BI serving copy"):
+        manifest = publish_serving_copy(current_home(), run_id=context.run_id)
     return dg.MaterializeResult(metadata={
         "tables": dg.MetadataValue.json({name: t.get("rows") for name, t in manifest["tables"].items()}),
         "missing": dg.MetadataValue.json(manifest.get("missing", [])),

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 
 def describe_tables(warehouse: Path, tables: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict]:
@@ -38,9 +39,11 @@ def describe_tables(warehouse: Path, tables: Iterable[tuple[str, str]]) -> dict[
 def with_table_metadata(events: Iterable, warehouse: Path, key_for_output: Callable[[str], dg.AssetKey]) -> Iterator:
     """Yield dbt events unchanged, except that Outputs carry row count and column schema.
 
-    Asset keys are [schema, table] (see the translator), so the key names the relation.
+    Asset keys are [schema, table] (see the translator), so the key names the relation. When dbt
+    fails (e.g. a test with severity error), what it did report (outputs, failed test results) is
+    still yielded, so the UI shows which check failed, and then the step fails.
     """
-    events = list(events)
+    events, failure = _collect(events)
     relations = {
         e.output_name: tuple(key_for_output(e.output_name).path[-2:]) for e in events if isinstance(e, dg.Output)
     }
@@ -48,3 +51,15 @@ def with_table_metadata(events: Iterable, warehouse: Path, key_for_output: Calla
     for event in events:
         extra = described.get(relations.get(event.output_name)) if isinstance(event, dg.Output) else None
         yield event.with_metadata({**event.metadata, **extra}) if extra else event
+    if failure is not None:
+        raise failure
+
+
+def _collect(events: Iterable) -> tuple[list, DagsterDbtCliRuntimeError | None]:
+    collected = []
+    try:
+        for event in events:
+            collected.append(event)
+    except DagsterDbtCliRuntimeError as exc:
+        return collected, exc
+    return collected, None

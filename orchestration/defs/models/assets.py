@@ -5,9 +5,11 @@ import duckdb
 
 from ml import registry, score, train
 from orchestration.cadence import training_cutoffs
+from orchestration.lookback import partition_rebuild_window
 from orchestration.partitions import daily_partitions, window_dates
-from orchestration.quality_checks import duplicate_score_keys, score_violations
+from orchestration.quality_checks import describe_violations, duplicate_score_keys, score_violations
 from orchestration.resources import WAREHOUSE_POOL, current_home
+from orchestration.retries import permanent_failures
 
 TRAINING_INPUTS = [
     ["marts", "customer_features"],
@@ -28,10 +30,12 @@ def _has_champion(home, family: str) -> bool:
     return all(registry.champion_info(home.root, name) for name in registry.FAMILIES[family])
 
 
-def _trained_cutoffs(home, family: str) -> set[str]:
-    """As-of dates the family already has a version for: re-running a day does not retrain it."""
-    name = registry.FAMILIES[family][0]
-    return {row["as_of_date"] for row in registry.list_versions(home.root, name) if row.get("as_of_date")}
+def _untrained_cutoffs(home, family: str, cutoffs: list) -> list:
+    """Cutoffs later than every finished training of the family: re-running or backfilling a day
+    reuses the versions trained so far instead of training again back in time."""
+    done = registry.trained_cutoffs(home.root, family)
+    latest = max(done) if done else ""
+    return [c for c in cutoffs if c.isoformat() > latest]
 
 
 def _training_asset(family: str) -> dg.AssetsDefinition:
@@ -48,14 +52,15 @@ def _training_asset(family: str) -> dg.AssetsDefinition:
     def _train(context: dg.AssetExecutionContext, config: TrainingConfig) -> dg.MaterializeResult:
         home = current_home()
         registry.ensure_tracking(home.root)  # idempotent; `segments run` / `segments ui` create it up front
+        discarded = registry.discard_incomplete_training(home.root, family)  # what a killed run left
         first, last = window_dates(*context.partition_time_window)
         cutoffs = training_cutoffs(first, last, every_days=config.every_days, max_trainings=config.max_trainings,
                                    has_champion=_has_champion(home, family), force=config.force)
         if not config.force:
-            done = _trained_cutoffs(home, family)
-            cutoffs = [c for c in cutoffs if c.isoformat() not in done]
-        outcomes = [train.train_family(family, home.warehouse, home.root, cutoff) for cutoff in cutoffs]
-        return dg.MaterializeResult(metadata=train_metadata(outcomes, cutoffs))
+            cutoffs = _untrained_cutoffs(home, family, cutoffs)
+        with permanent_failures(f"training {family}"):
+            outcomes = [train.train_family(family, home.warehouse, home.root, cutoff) for cutoff in cutoffs]
+        return dg.MaterializeResult(metadata={**train_metadata(outcomes, cutoffs), "discarded_versions": discarded})
 
     return _train
 
@@ -100,8 +105,9 @@ SCORE_TABLES = ("customer_scores", "customer_clusters", "cluster_profiles")
 )
 def score_customers(context: dg.AssetExecutionContext):
     home = current_home()
-    first, last = window_dates(*context.partition_time_window)
-    result = score.score_window(home.warehouse, home.root, first, last)
+    first, last = partition_rebuild_window(home, context.partition_time_window)  # + days late data corrected
+    with permanent_failures(f"scoring {first}..{last}"):
+        result = score.score_window(home.warehouse, home.root, first, last)
     served = dg.MetadataValue.json(result.get("served", {}))
     for table in SCORE_TABLES:
         yield dg.MaterializeResult(asset_key=["marts", table], metadata={"rows": result.get("rows", 0), "served": served})
@@ -111,5 +117,6 @@ def score_customers(context: dg.AssetExecutionContext):
     broken = {rule: n for rule, n in violations.items() if n}
     yield dg.AssetCheckResult(
         check_name="scores_in_range", asset_key=["marts", "customer_scores"], passed=not broken,
+        description=describe_violations(broken, first, last),
         metadata={"violations": dg.MetadataValue.json(broken or {}), "rules_checked": len(violations)},
     )

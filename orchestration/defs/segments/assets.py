@@ -2,8 +2,10 @@
 
 import dagster as dg
 
-from orchestration.partitions import daily_partitions, window_dates
+from orchestration.lookback import partition_rebuild_window
+from orchestration.partitions import daily_partitions
 from orchestration.resources import REPO_ROOT, WAREHOUSE_POOL, current_home
+from orchestration.retries import permanent_failures
 from segmentation.pipeline import build_segments_window
 
 SEGMENT_TABLES = ("customer_segments", "segment_membership_history", "segment_transitions", "segment_summary",
@@ -29,7 +31,8 @@ SEGMENTS_FILE = REPO_ROOT / "segments.yml"
     description="Overlapping daily segment membership from segments.yml (rules and clusters), its history and moves.",
 )
 def segment_marts(context: dg.AssetExecutionContext):
-    first, last = window_dates(*context.partition_time_window)
-    result = build_segments_window(current_home().warehouse, SEGMENTS_FILE, first, last)
+    first, last = partition_rebuild_window(current_home(), context.partition_time_window)  # + days late data corrected
+    with permanent_failures(f"segments {first}..{last}"):
+        result = build_segments_window(current_home().warehouse, SEGMENTS_FILE, first, last)
     for table in SEGMENT_TABLES:
         yield dg.MaterializeResult(asset_key=["marts", table], metadata=result.metadata_for(table))

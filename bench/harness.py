@@ -1,0 +1,129 @@
+"""Shared by the data-path benchmarks: sizes, a shop in the lake, measured child processes, dbt."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from statistics import median
+
+REPO = Path(__file__).resolve().parents[1]
+DBT_PROJECT = REPO / "dbt_project"
+# Events per customer per day of the synthetic shop (bench_generate: 12.36 M events from 200,000 x 30).
+EVENTS_PER_CUSTOMER_DAY = 2.06
+GIB = 1024**3
+
+
+def parse_count(text: str) -> int:
+    """'10M', '1.5m', '500k', '2000000' -> int."""
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([kKmM]?)\s*", text)
+    if not match:
+        raise ValueError(f"not a count: {text!r} (e.g. 10M, 500k, 2000000)")
+    number, unit = float(match.group(1)), match.group(2).lower()
+    return int(round(number * {"": 1, "k": 1_000, "m": 1_000_000}[unit]))
+
+
+def customers_for(events: int, days: int) -> int:
+    return max(1, round(events / (days * EVENTS_PER_CUSTOMER_DAY)))
+
+
+@dataclass
+class Measured:
+    seconds: float
+    peak_bytes: int
+    stdout: str
+
+
+def run_measured(cmd: list[str], env: dict[str, str | None] | None = None, cwd: Path = REPO) -> Measured:
+    """Run a child process (env: overrides, None removes); wall time and peak RSS.
+
+    The RSS is wait4's: the largest of the child and its waited-for descendants (dbt included).
+    """
+    merged = {**os.environ, **(env or {})}
+    child_env = {k: v for k, v in merged.items() if v is not None}
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=child_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    out = proc.stdout.read() if proc.stdout else ""
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[:6])} ... exited {proc.returncode}:\n{out[-4000:]}")
+    return Measured(seconds, usage.ru_maxrss * 1024, out)
+
+
+def prepare_shop(home: Path, customers: int, days: int, seed: int, start: date | None = None) -> dict:
+    """Synthetic shop into landing/, then the real loader into lake/ (events and dimensions)."""
+    from shop.home import Home
+    from shop.loader import load_dimensions, load_events
+    from shop.simulator import generate
+
+    h = Home(home)
+    began = time.perf_counter()
+    summary = generate(h, customers, days, start=start, seed=seed)
+    generated = time.perf_counter() - began
+    first = date.fromisoformat(str(summary["start"]))
+    last = first + timedelta(days=days - 1)
+    began = time.perf_counter()
+    events = load_events(h, first, last)
+    dims = load_dimensions(h)
+    loaded = time.perf_counter() - began
+    if not (events.reconciles and dims.reconciles):
+        raise RuntimeError(f"loader does not reconcile:\n{events}\n{dims}")
+    return {"events": events.accepted, "first": first, "last": last, "generate_s": generated, "load_s": loaded}
+
+
+def dbt_env(home: Path) -> dict[str, str]:
+    return {"SEGMENTS_HOME": str(home), "DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+
+
+def dbt_command(home: Path, *args: str, target: str = "dbt_target") -> list[str]:
+    """dbt on the project, with target/ and logs/ under the home (never the shared project folder).
+
+    One `target` folder per set of --vars keeps dbt's partial parse valid between repeated runs.
+    """
+    dbt = Path(sys.executable).with_name("dbt")
+    return [
+        str(dbt), *args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
+        "--target-path", str(home / target), "--log-path", str(home / "dbt_logs"),
+    ]
+
+
+def window_vars(first: date, last: date) -> str:
+    return json.dumps({"min_date": first.isoformat(), "max_date": last.isoformat()})
+
+
+def dbt_node_seconds(home: Path, top: int = 10, target: str = "dbt_target") -> list[tuple[str, float]]:
+    """Slowest nodes of the last dbt invocation with this target folder (run_results.json)."""
+    results = json.loads((home / target / "run_results.json").read_text())["results"]
+    timed = [(r["unique_id"].split(".", 2)[-1], float(r.get("execution_time") or 0)) for r in results]
+    return sorted(timed, key=lambda x: -x[1])[:top]
+
+
+def dbt_seconds_by_kind(home: Path, target: str = "dbt_target") -> dict[str, float]:
+    """Execution seconds of the last invocation summed per node kind (model, test, unit_test)."""
+    results = json.loads((home / target / "run_results.json").read_text())["results"]
+    kinds: dict[str, float] = {}
+    for result in results:
+        kind = result["unique_id"].split(".", 1)[0]
+        kinds[kind] = kinds.get(kind, 0.0) + float(result.get("execution_time") or 0)
+    return kinds
+
+
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cpus"
+
+
+def median_of(values: list[float]) -> float:
+    return median(values) if values else float("nan")
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"

@@ -1,0 +1,5 @@
+{#- A sum of a float column that does not depend on row order: summed as decimal (exact to 6 places),
+    returned as double. A plain float sum can differ in its last bit from one run to the next. -#}
+{% macro exact_sum(expression) -%}
+cast(sum(cast({{ expression }} as decimal(38, 6))) as {{ api.Column.translate_type('double') }})
+{%- endmacro %}
