@@ -23,7 +23,7 @@ def _tracked_files() -> list[Path]:
 
 def test_the_patterns_catch_what_they_are_for():
     samples = {
-        "private key": b"-----BEGIN OPENSSH PRIVATE KEY-----",
+        "private key": b"-----BEGIN OPENSSH " + b"PRIVATE KEY-----",
         "AWS access key id": b"key = AKIA" + b"ABCDEFGHIJKLMNOP",
         "GitHub token": b"ghp_" + b"a" * 36,
         "password in a URL": b"postgresql://admin:" + b"s3cretpass@db.example.com/x",
