@@ -13,6 +13,6 @@ configure_process()
 ensure_dbt_manifest()
 
 defs = dg.Definitions.merge(
-    dg.load_from_defs_folder(project_root=Path(__file__).resolve().parent.parent),
+    dg.load_from_defs_folder(path_within_project=Path(__file__).resolve().parent),
     dg.Definitions(resources={"dbt": dbt_cli()}, executor=dg.in_process_executor),
 ).map_asset_specs(func=with_freshness).map_asset_specs(func=with_automation)

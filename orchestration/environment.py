@@ -12,6 +12,13 @@ DAGSTER_INSTANCE = {
     "telemetry": {"enabled": False},
     # One run at a time, and one slot per pool: every DuckDB writer shares the pool "duckdb_warehouse".
     "concurrency": {"runs": {"max_concurrent_runs": 1}, "pools": {"default_limit": 1}},
+    # The daemon's queue checks every second (default 5 s): a micro-batch run the landing sensor
+    # requests starts sooner. Run limits stay under "concurrency" (Dagster refuses them in both places).
+    "run_coordinator": {
+        "module": "dagster._core.run_coordinator",
+        "class": "QueuedRunCoordinator",
+        "config": {"dequeue_interval_seconds": 1},
+    },
 }
 
 

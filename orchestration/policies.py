@@ -11,10 +11,12 @@ import dagster as dg
 DAILY_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=36), warn_window=timedelta(hours=26))
 
 # Dimension files (customers, products, campaigns) arrive as snapshots when they change, not daily.
-WEEKLY_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(days=14), warn_window=timedelta(days=8))
+WEEKLY_FRESHNESS_FAIL = timedelta(days=14)
+WEEKLY_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=WEEKLY_FRESHNESS_FAIL, warn_window=timedelta(days=8))
 
 # landing/* are external assets: Dagster judges freshness by their last *materialization* (observations
-# do not count), so they show as unknown until something reports one for the files that landed.
+# do not count). The events loader reports one per landed day; landing_dimensions_sensor one per
+# delivery of dimension files.
 # marts/* holds every mart the BI serving copy publishes (activation SERVED_MARTS); serving/bi_copy is
 # the copy BI tools actually read.
 FRESH_DAILY_PREFIXES = (("landing", "events"), ("lake", "events"), ("marts",), ("serving",))

@@ -35,10 +35,17 @@ def daily_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
 
 MICRO_BATCH_JOB = "micro_batch"
 SERVING_COPY = dg.AssetSelection.assets(dg.AssetKey(["serving", "bi_copy"]))
+# Partitioned marts the micro-batch leaves to the daily run: neither features, scores nor segments
+# read them, and they are the slowest models of a day (a 90-day co-purchase lookback; campaign windows).
+DAILY_RUN_ONLY = dg.AssetSelection.assets(
+    dg.AssetKey(["marts", "customer_recommendations"]),
+    dg.AssetKey(["marts", "campaign_results"]),
+    dg.AssetKey(["intermediate", "int_product_pairs_daily"]),
+)
 # The day's path from landing to the serving copy: no training, no dimension (reference) models.
 DAILY_PATH = (
     dg.AssetSelection.assets(dg.AssetKey(["lake", "events"]))
-    | dg.AssetSelection.tag("partitioned", "")
+    | (dg.AssetSelection.tag("partitioned", "") - DAILY_RUN_ONLY)
     | dg.AssetSelection.groups("scores", "segments")
     | SERVING_COPY
 )
@@ -48,7 +55,8 @@ micro_batch = dg.define_asset_job(
     selection=DAILY_PATH,
     op_retry_policy=RETRY_POLICY,
     description="Today's partition from the landing files to the serving copy, started by the landing sensor: "
-    "lake, partitioned dbt models, scores with the served models, segments, serving copy.",
+    "lake, partitioned dbt models (recommendations and campaign results wait for the daily run), scores "
+    "with the served models, segments, serving copy.",
 )
 
 # Retrain every model family as of the chosen partition, whether or not it is a retrain day

@@ -124,6 +124,8 @@ def test_the_micro_batch_job_selects_exactly_the_daily_path(tmp_path):
     scores_and_segments = {key for key, group in groups.items() if group in ("scores", "segments")}
     assert {"marts/customer_scores", "marts/customer_segments"} <= scores_and_segments
     assert partitioned_models and "marts/customer_features" in partitioned_models
-    assert selected == {"lake/events", "serving/bi_copy", *partitioned_models, *scores_and_segments}
+    daily_run_only = {"marts/customer_recommendations", "marts/campaign_results", "intermediate/int_product_pairs_daily"}
+    assert daily_run_only <= partitioned_models
+    assert selected == {"lake/events", "serving/bi_copy", *(partitioned_models - daily_run_only), *scores_and_segments}
     assert not {key for key in selected if groups[key] == "models" or key.startswith(("exports/", "landing/"))}
     assert not {"staging/stg_customers", "staging/stg_products", "lake/customers"} & selected

@@ -19,7 +19,7 @@ import dagster as dg
 from orchestration.defs.jobs import MICRO_BATCH_JOB
 from orchestration.resources import current_home
 
-TICK_SECONDS = 15
+TICK_SECONDS = 5  # the daemon evaluates sensors at most every 5 s anyway
 
 FileState = tuple[int, int]  # size in bytes, mtime in nanoseconds
 
