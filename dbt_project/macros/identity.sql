@@ -73,3 +73,10 @@
     inner join {{ links }} as l on l.visitor_key = c.visitor_key
     where c.to_date is null or l.linked_date < c.to_date
 {% endmacro %}
+
+{#- Anonymous visitor key -> customer, for links made by `as_of` (a SQL date expression). -#}
+{% macro identity_links(as_of) -%}
+    select {{ anonymous_key('anonymous_id') }} as visitor_key, customer_id
+    from {{ ref('int_identity_map') }}
+    where linked_date <= {{ as_of }}
+{%- endmacro %}

@@ -49,3 +49,20 @@
     select {{ dbt.cast('date_day', api.Column.translate_type('date')) }} as as_of_date
     from ({{ dbt.date_spine('day', window_min(), date_add_days(window_max(), 1)) }}) as spine
 {% endmacro %}
+
+{#- The one day a single-snapshot table (recommendations, campaign results) is built as of: the
+    window's last day, or the latest day the table already holds when that is later, so an older
+    window being rebuilt refreshes the latest snapshot instead of adding an old one. -#}
+{% macro single_snapshot_day() %}
+    {%- set snapshot_day = window_bounds()[1] -%}
+    {%- if execute -%}
+        {%- set existing = adapter.get_relation(this.database, this.schema, this.identifier) -%}
+        {%- if existing is not none -%}
+            {%- set latest = run_query('select max(as_of_date) from ' ~ existing).rows[0][0] -%}
+            {%- if latest is not none and (latest | string) > snapshot_day -%}
+                {%- set snapshot_day = latest | string -%}
+            {%- endif -%}
+        {%- endif -%}
+    {%- endif -%}
+    {{ return(snapshot_day) }}
+{% endmacro %}

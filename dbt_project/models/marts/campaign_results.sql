@@ -31,26 +31,14 @@
 {%- endif -%}
 {%- set z_95 = 1.959963984540054 -%}
 
-{%- set snapshot_day = window_bounds()[1] -%}
-{%- if execute -%}
-    {%- set existing = adapter.get_relation(this.database, this.schema, this.identifier) -%}
-    {%- if existing is not none -%}
-        {%- set latest = run_query('select max(as_of_date) from ' ~ existing).rows[0][0] -%}
-        {%- if latest is not none and (latest | string) > snapshot_day -%}
-            {%- set snapshot_day = latest | string -%}
-        {%- endif -%}
-    {%- endif -%}
-{%- endif -%}
-{%- set as_of = date_literal(snapshot_day) -%}
+{%- set as_of = date_literal(single_snapshot_day()) -%}
 {%- set double = api.Column.translate_type('double') -%}
 {%- set bigint = api.Column.translate_type('bigint') -%}
 {%- set string = api.Column.translate_type('string') -%}
 
 with links as (
 
-    select {{ anonymous_key('anonymous_id') }} as visitor_key, customer_id
-    from {{ ref('int_identity_map') }}
-    where linked_date <= {{ as_of }}
+    {{ identity_links(as_of) }}
 
 ),
 
