@@ -80,3 +80,37 @@
     from {{ ref('int_identity_map') }}
     where linked_date <= {{ as_of }}
 {%- endmacro %}
+
+{#- Rows of a per-visitor daily `relation` outside the window to rebuild because a visitor linked
+    in the window belongs to the same customer on that day: every row of that (day, customer), from
+    `rekey_from` on. `identity_map` is a CTE (visitor_key, customer_id, linked_date). The rows are
+    found by equi-joins on (day, customer), then (visitor, day): joining on the day alone would pair
+    every row of a day with every re-keyed customer of that day. -#}
+{% macro rekeyed_outside_rows(relation, identity_map, rekey_from) -%}
+    select outside.*
+    from {{ relation }} as outside
+    inner join (
+        select distinct keyed.visitor_key, keyed.activity_date
+        from (
+            select candidate.visitor_key, candidate.activity_date,
+                   coalesce(current_link.customer_id, candidate.visitor_key) as customer_id
+            from {{ relation }} as candidate
+            left join {{ identity_map }} as current_link on current_link.visitor_key = candidate.visitor_key
+            where {{ rekey_days('candidate.activity_date', rekey_from) }}
+        ) as keyed
+        inner join (
+            -- (day, customer) pairs outside the window to rebuild: where a newly linked visitor was active
+            select distinct activity.activity_date, new_links.customer_id
+            from {{ relation }} as activity
+            inner join {{ identity_map }} as new_links on new_links.visitor_key = activity.visitor_key
+            where new_links.linked_date between {{ window_min() }} and {{ window_max() }}
+              and {{ rekey_days('activity.activity_date', rekey_from) }}
+        ) as rekey
+            on rekey.activity_date = keyed.activity_date and rekey.customer_id = keyed.customer_id
+    ) as chosen
+        on chosen.visitor_key = outside.visitor_key and chosen.activity_date = outside.activity_date
+{%- endmacro %}
+
+{% macro rekey_days(column, rekey_from) -%}
+    {{ column }} >= {{ date_literal(rekey_from) }} and {{ column }} not between {{ window_min() }} and {{ window_max() }}
+{%- endmacro %}

@@ -33,20 +33,7 @@ visitor_days as (
 
     union all
 
-    select outside.*
-    from {{ ref('int_visitor_category_daily') }} as outside
-    inner join (
-        select distinct activity.activity_date, new_links.customer_id
-        from {{ ref('int_visitor_category_daily') }} as activity
-        inner join identity_map as new_links on new_links.visitor_key = activity.visitor_key
-        where new_links.linked_date between {{ window_min() }} and {{ window_max() }}
-          and activity.activity_date not between {{ window_min() }} and {{ window_max() }}
-          and activity.activity_date >= {{ date_literal(rekey_from) }}
-    ) as rekey
-        on rekey.activity_date = outside.activity_date
-    left join identity_map on identity_map.visitor_key = outside.visitor_key
-    where coalesce(identity_map.customer_id, outside.visitor_key) = rekey.customer_id
-      and outside.activity_date >= {{ date_literal(rekey_from) }}
+    {{ rekeyed_outside_rows(ref('int_visitor_category_daily'), 'identity_map', rekey_from) }}
 
 {% endif %}
 
