@@ -107,6 +107,12 @@ class ShiftVerdict:
     shifts: list[SegmentShift]
 
 
+def segment_history_days(con: duckdb.DuckDBPyConnection, before: date) -> int:
+    """Days of segment_summary before `before`: how much baseline the size check has."""
+    return int(con.execute("select count(distinct as_of_date) from marts.segment_summary where as_of_date < ?",
+                           [before]).fetchone()[0])
+
+
 def segment_shifts(con: duckdb.DuckDBPyConnection, first: date, last: date,
                    min_size: int) -> tuple[list[SegmentShift], dict[date, int]]:
     """Flagged rows of marts.segment_summary in [first, last], and per day how many segments were big
@@ -121,11 +127,14 @@ def segment_shifts(con: duckdb.DuckDBPyConnection, first: date, last: date,
 
 
 def judge_segment_shifts(shifts: list[SegmentShift], eligible_by_day: dict[date, int], last: date, *,
-                         min_size: int, mass_shift_share: float = 0.5, min_segments: int = 4) -> ShiftVerdict:
+                         min_size: int, mass_shift_share: float = 0.5, min_segments: int = 4,
+                         history_days: int | None = None, min_history_days: int = 7) -> ShiftVerdict:
     """Blocking (fail) only on the window's last day, the one being published, when the inputs look
     broken: a segment of at least `min_size` members dropped to zero, or more than `mass_shift_share`
     of the segments big enough to be flagged (and at least `min_segments` of them) moved at once.
-    Any other flagged move, and every move on an earlier day of a backfill, is a warning."""
+    Any other flagged move, and every move on an earlier day of a backfill, is a warning. So is every
+    move of a shop with fewer than `min_history_days` days of segments before `last`: in its first days
+    segments fill up from nothing and move together by nature (a new shop would never publish)."""
     today = [s for s in shifts if s.as_of_date == last]
     reasons = [f"{s.segment} dropped from {s.previous_size} members to 0 on {last}"
                for s in today if s.size == 0 and s.previous_size >= min_size]
@@ -133,6 +142,9 @@ def judge_segment_shifts(shifts: list[SegmentShift], eligible_by_day: dict[date,
     if eligible >= min_segments and len(today) > mass_shift_share * eligible:
         reasons.append(f"{len(today)} of {eligible} segments moved beyond the threshold at once on {last} "
                        f"(more than {mass_shift_share:.0%}): inputs look broken")
+    if reasons and history_days is not None and history_days < min_history_days:
+        return ShiftVerdict("warn", [f"{r} (not blocking: only {history_days} day(s) of segments before it, "
+                                     f"fewer than {min_history_days})" for r in reasons], shifts)
     if reasons:
         return ShiftVerdict("fail", reasons, shifts)
     if shifts:

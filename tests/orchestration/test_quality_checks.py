@@ -5,7 +5,8 @@ import numpy as np
 
 from orchestration.quality_checks import (Gate, SegmentShift, champion_cutoffs, describe_violations,
                                           drift_against_training, drift_verdict, duplicate_score_keys, gate_for,
-                                          judge_segment_shifts, score_violations, segment_shifts, served_model_gate)
+                                          judge_segment_shifts, score_violations, segment_history_days, segment_shifts,
+                                          served_model_gate)
 
 DAY = date(2026, 3, 1)
 
@@ -93,6 +94,13 @@ def test_most_segments_moving_at_once_blocks():
     assert judge_segment_shifts(moved, {D2: 4}, D2, min_size=50).outcome == "fail"
     assert judge_segment_shifts(moved[:2], {D2: 4}, D2, min_size=50).outcome == "warn"  # half is not most
     assert judge_segment_shifts(moved, {D2: 3}, D2, min_size=50).outcome == "warn"  # too few segments to judge
+
+
+def test_a_young_shop_only_warns_on_mass_shifts_and_emptied_segments():
+    moved = [shift(D2, f"s{i}", 130, 100) for i in range(3)] + [shift(D2, "vip", 0, 80)]
+    young = judge_segment_shifts(moved, {D2: 4}, D2, min_size=50, history_days=1)
+    assert young.outcome == "warn" and all("not blocking: only 1 day(s)" in r for r in young.reasons)
+    assert judge_segment_shifts(moved, {D2: 4}, D2, min_size=50, history_days=7).outcome == "fail"
 
 
 def test_segment_shifts_reads_flags_and_eligible_segments_per_day():
@@ -200,3 +208,12 @@ def test_drift_leaves_out_columns_that_grow_with_time():
     kept = drift_feature_columns(["tenure_days", "events_total", "frequency", "events_7d", "email_open_rate",
                                   "share_mobile", "recency_days", "revenue_90d"])
     assert kept == ["events_7d", "email_open_rate", "share_mobile", "revenue_90d"]
+
+
+def test_segment_history_days_counts_days_before_the_published_one():
+    con = duckdb.connect()
+    con.execute("create schema marts")
+    con.execute("create table marts.segment_summary (as_of_date date, segment varchar)")
+    con.executemany("insert into marts.segment_summary values (?, ?)", [(D1, "a"), (D1, "b"), (D2, "a")])
+    assert segment_history_days(con, D2) == 1
+    assert segment_history_days(con, D1) == 0
