@@ -89,6 +89,17 @@ def _simulate(n: int, days: int, seed: int):
     return rng, persona, rate, value, sessions, carts, discount, opens, start_day, stop_day, fav
 
 
+def _dates(start: date, offsets: np.ndarray) -> pl.Series:
+    """start + offsets days, vectorized (a Python date per row needs gigabytes at a million customers)."""
+    epoch_day = (start - date(1970, 1, 1)).days
+    return pl.Series(offsets.astype(np.int32) + epoch_day).cast(pl.Date)
+
+
+def _customer_ids(indexes: np.ndarray) -> pl.Series:
+    """f"cust-{i:05d}" for each index, vectorized."""
+    return pl.select(pl.format("cust-{}", pl.Series(indexes).cast(pl.String).str.zfill(5))).to_series()
+
+
 def build_synthetic_warehouse(path: str | Path, n_customers: int = 600, days: int = 150, seed: int = 0,
                               start: date = date(2025, 1, 1), campaign_day: int | None = None,
                               snapshot_every: int = 7) -> dict:
@@ -110,8 +121,8 @@ def build_synthetic_warehouse(path: str | Path, n_customers: int = 600, days: in
     n_orders = orders[ci, di]
     revenue = n_orders * value[ci] * rng.lognormal(0, 0.2, len(ci))
     activity = pl.DataFrame({
-        "customer_id": ids[ci],
-        "activity_date": [start + timedelta(days=int(d)) for d in di],
+        "customer_id": _customer_ids(ci),
+        "activity_date": _dates(start, di),
         "orders": n_orders.astype(np.int64),
         "revenue": np.round(revenue, 2),
         "sessions": session_counts[ci, di].astype(np.int64),
@@ -128,7 +139,7 @@ def build_synthetic_warehouse(path: str | Path, n_customers: int = 600, days: in
     )
     customers = pl.DataFrame({
         "customer_id": ids,
-        "first_seen_date": [start + timedelta(days=int(d)) for d in first],
+        "first_seen_date": _dates(start, first),
         "primary_device": np.array(DEVICES, dtype=object)[rng.choice(3, size=n_customers, p=[0.6, 0.3, 0.1])],
         "country": np.array(COUNTRIES, dtype=object)[rng.choice(4, size=n_customers)],
         "email_open_rate": np.clip(opens + rng.normal(0, 0.1, n_customers), 0, 1),
