@@ -89,81 +89,85 @@ def test_a_failing_dbt_build_still_reports_its_test_results_before_the_step_fail
     assert seen[1] is failed_test and isinstance(seen[0], dg.Output)
 
 
-@pytest.mark.slow
-def test_a_failing_blocking_check_keeps_the_serving_copy_from_being_published(clean_reference, tmp_path, monkeypatch):
-    """Corrupt one score on the published day: scores_in_range fails, segments and bi_copy do not run."""
+PUBLISHED_DAY = date.fromisoformat(REFERENCE_START) + timedelta(days=REFERENCE_DAYS - 1)
+
+
+@pytest.fixture
+def reference_home(clean_reference, tmp_path, monkeypatch):
+    """A copy of the clean reference home (trained models, a published serving copy) as SEGMENTS_HOME."""
     home = tmp_path / "home"
     shutil.copytree(clean_reference[0], home)
     monkeypatch.setenv("SEGMENTS_HOME", str(home))
-    from ml import score
-    from orchestration.definitions import defs
+    return home
 
-    day = date.fromisoformat(REFERENCE_START) + timedelta(days=REFERENCE_DAYS - 1)
-    real_score_window = score.score_window
 
-    def score_window_with_a_bad_row(warehouse, *args, **kwargs):
-        result = real_score_window(warehouse, *args, **kwargs)
+def _corrupt_after(monkeypatch, module, name: str, sql: str):
+    """Wrap module.name (called with the warehouse path first) to run `sql` on the warehouse after it,
+    with the published day bound twice."""
+    real = getattr(module, name)
+
+    def wrapped(warehouse, *args, **kwargs):
+        result = real(warehouse, *args, **kwargs)
         with duckdb.connect(str(warehouse)) as con:
-            con.execute("update marts.customer_scores set p_purchase_30d = 1.7 "
-                        "where as_of_date = ? and customer_id = (select min(customer_id) from marts.customer_scores "
-                        "where as_of_date = ?)", [day, day])
+            con.execute(sql, [PUBLISHED_DAY, PUBLISHED_DAY])
         return result
 
-    monkeypatch.setattr(score, "score_window", score_window_with_a_bad_row)
-    published_before = (home / "serving" / "manifest.json").read_text()
-    # scoring, segments and the serving copy: no dbt, no training (the copied home has its models)
-    selection = dg.AssetSelection.assets(["marts", "customer_scores"], ["marts", "customer_segments"],
-                                         ["serving", "bi_copy"]).required_multi_asset_neighbors()
-    keys = list(selection.resolve(defs.resolve_asset_graph()))
-    job = defs.resolve_implicit_global_asset_job_def()
-    result = job.execute_in_process(asset_selection=keys, partition_key=day.isoformat(),
-                                    instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    monkeypatch.setattr(module, name, wrapped)
 
-    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+
+def _materialize_published_day(*roots: list[str]):
+    """Run `roots` and the multi-asset neighbours they need for the published day; (result, materialized keys)."""
+    from orchestration.definitions import defs
+
+    selection = dg.AssetSelection.assets(*roots).required_multi_asset_neighbors()
+    result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+        asset_selection=list(selection.resolve(defs.resolve_asset_graph())), partition_key=PUBLISHED_DAY.isoformat(),
+        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    return result, {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+
+
+def _check_evaluation(result, check_name: str):
+    return next(e.event_specific_data for e in result.all_events
+                if e.event_type_value == "ASSET_CHECK_EVALUATION" and e.event_specific_data.check_name == check_name)
+
+
+@pytest.mark.slow
+def test_a_failing_blocking_check_keeps_the_serving_copy_from_being_published(reference_home, monkeypatch):
+    """Corrupt one score on the published day: scores_in_range fails, segments and bi_copy do not run."""
+    from ml import score
+
+    _corrupt_after(monkeypatch, score, "score_window",
+                   "update marts.customer_scores set p_purchase_30d = 1.7 where as_of_date = ? and customer_id = "
+                   "(select min(customer_id) from marts.customer_scores where as_of_date = ?)")
+    published_before = (reference_home / "serving" / "manifest.json").read_text()
+    # scoring, segments and the serving copy: no dbt, no training (the copied home has its models)
+    result, materialized = _materialize_published_day(["marts", "customer_scores"], ["marts", "customer_segments"],
+                                                      ["serving", "bi_copy"])
+
     assert "marts/customer_scores" in materialized
     assert "serving/bi_copy" not in materialized and "marts/customer_segments" not in materialized
-    evaluation = next(e.event_specific_data for e in result.all_events
-                      if e.event_type_value == "ASSET_CHECK_EVALUATION"
-                      and e.event_specific_data.check_name == "scores_in_range")
+    evaluation = _check_evaluation(result, "scores_in_range")
     assert not evaluation.passed
     assert evaluation.metadata["violations"].data == {"p_purchase_30d_outside_0_1": 1}
     assert "p_purchase_30d_outside_0_1: 1 row(s)" in evaluation.description
     assert "nothing downstream is published" in evaluation.description
-    assert (home / "serving" / "manifest.json").read_text() == published_before
+    assert (reference_home / "serving" / "manifest.json").read_text() == published_before
 
 
 @pytest.mark.slow
-def test_a_segment_emptied_on_the_published_day_blocks_the_serving_copy(clean_reference, tmp_path, monkeypatch):
+def test_a_segment_emptied_on_the_published_day_blocks_the_serving_copy(reference_home, monkeypatch):
     """The separate @asset_check(blocking=True) form in the real definitions: segments are built, the
     summary says a big segment dropped to zero, segment_sizes_stable fails and bi_copy does not run."""
-    home = tmp_path / "home"
-    shutil.copytree(clean_reference[0], home)
-    monkeypatch.setenv("SEGMENTS_HOME", str(home))
     from orchestration.defs.segments import assets as segment_assets
-    from orchestration.definitions import defs
 
-    day = date.fromisoformat(REFERENCE_START) + timedelta(days=REFERENCE_DAYS - 1)
-    real_build = segment_assets.build_segments_window
+    _corrupt_after(monkeypatch, segment_assets, "build_segments_window",
+                   "update marts.segment_summary set previous_size = 500, size = 0, size_change = -1, "
+                   "size_change_flag = true where as_of_date = ? and segment = (select min(segment) "
+                   "from marts.segment_summary where as_of_date = ?)")
+    result, materialized = _materialize_published_day(["marts", "customer_segments"], ["serving", "bi_copy"])
 
-    def build_then_empty_a_segment(warehouse, *args, **kwargs):
-        result = real_build(warehouse, *args, **kwargs)
-        with duckdb.connect(str(warehouse)) as con:
-            con.execute("update marts.segment_summary set previous_size = 500, size = 0, size_change = -1, "
-                        "size_change_flag = true where as_of_date = ? and segment = (select min(segment) "
-                        "from marts.segment_summary where as_of_date = ?)", [day, day])
-        return result
-
-    monkeypatch.setattr(segment_assets, "build_segments_window", build_then_empty_a_segment)
-    selection = dg.AssetSelection.assets(["marts", "customer_segments"], ["serving", "bi_copy"]).required_multi_asset_neighbors()
-    result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
-        asset_selection=list(selection.resolve(defs.resolve_asset_graph())), partition_key=day.isoformat(),
-        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
-
-    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "marts/segment_summary" in materialized and "serving/bi_copy" not in materialized
-    evaluation = next(e.event_specific_data for e in result.all_events
-                      if e.event_type_value == "ASSET_CHECK_EVALUATION"
-                      and e.event_specific_data.check_name == "segment_sizes_stable")
+    evaluation = _check_evaluation(result, "segment_sizes_stable")
     assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
     assert "dropped from 500 members to 0" in evaluation.description
     assert evaluation.metadata["shifted"].data[-1]["size"] == 0
