@@ -3,10 +3,11 @@ from datetime import date
 import duckdb
 import numpy as np
 
-from orchestration.quality_checks import (Gate, SegmentShift, champion_cutoffs, describe_violations,
-                                          drift_against_training, drift_verdict, duplicate_score_keys, gate_for,
-                                          judge_segment_shifts, score_violations, segment_history_days, segment_shifts,
-                                          served_model_gate)
+from orchestration.quality.drift import champion_cutoffs, drift_against_training, drift_verdict
+from orchestration.quality.gates import Gate, gate_for, served_model_gate
+from orchestration.quality.scores import describe_violations, duplicate_score_keys, score_violations
+from orchestration.quality.segment_sizes import (SegmentShift, judge_segment_shifts, segment_history_days,
+                                                 segment_shifts)
 
 DAY = date(2026, 3, 1)
 
@@ -203,7 +204,7 @@ def test_violations_are_described_for_the_ui():
 
 
 def test_drift_leaves_out_columns_that_grow_with_time():
-    from orchestration.quality_checks import drift_feature_columns
+    from orchestration.quality.drift import drift_feature_columns
 
     kept = drift_feature_columns(["tenure_days", "events_total", "frequency", "events_7d", "email_open_rate",
                                   "share_mobile", "recency_days", "revenue_90d"])

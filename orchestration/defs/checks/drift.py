@@ -7,7 +7,7 @@ from ml import registry
 from ml.drift import FAIL_PSI, WARN_PSI
 from orchestration.defs.checks.outcome import check_result
 from orchestration.partitions import daily_partitions, window_dates
-from orchestration.quality_checks import champion_cutoffs, drift_against_training, drift_verdict
+from orchestration.quality.drift import champion_cutoffs, drift_against_training, drift_verdict
 from orchestration.resources import WAREHOUSE_POOL, current_home
 
 

@@ -4,7 +4,7 @@ import dagster as dg
 
 from ml import registry
 from orchestration.defs.checks.outcome import check_result
-from orchestration.quality_checks import gate_for, served_model_gate
+from orchestration.quality.gates import gate_for, served_model_gate
 from orchestration.resources import current_home
 
 WORST_FIRST = ("fail", "warn", "pass")

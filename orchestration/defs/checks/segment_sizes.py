@@ -5,7 +5,7 @@ import duckdb
 
 from orchestration.defs.checks.outcome import check_result
 from orchestration.partitions import daily_partitions, window_dates
-from orchestration.quality_checks import judge_segment_shifts, segment_history_days, segment_shifts
+from orchestration.quality.segment_sizes import judge_segment_shifts, segment_history_days, segment_shifts
 from orchestration.resources import REPO_ROOT, WAREHOUSE_POOL, current_home
 from segmentation.rules import load_segments
 

@@ -7,7 +7,7 @@ from ml import registry, score, train
 from orchestration.cadence import training_cutoffs
 from orchestration.lookback import partition_rebuild_window
 from orchestration.partitions import daily_partitions, window_dates
-from orchestration.quality_checks import describe_violations, duplicate_score_keys, score_violations
+from orchestration.quality.scores import describe_violations, duplicate_score_keys, score_violations
 from orchestration.resources import WAREHOUSE_POOL, current_home
 from orchestration.retries import permanent_failures
 
