@@ -1,3 +1,38 @@
+{#- Per-visitor activity of the last days (`recent` CTE: visitor_key, <dimension>, activity_date,
+    metrics) as windowed running sums per customer: emits the CTEs contributions (each day of
+    activity counts for each horizon from its day until the horizon ends), segments (identity links
+    applied from the day they were made, `links` CTE) and those of running_window_sums.
+    `only_where`: horizon -> extra SQL condition on the rows counted for that horizon. -#}
+{% macro windowed_contributions(dimension, horizons, metrics, only_where={}) -%}
+contributions as (
+
+    {%- for horizon in horizons %}
+    select
+        visitor_key,
+        {{ dimension }},
+        {{ horizon }} as horizon,
+        activity_date as from_date,
+        {{ date_add_days('activity_date', horizon) }} as to_date,
+        {{ metrics | join(', ') }}
+    from recent
+    where activity_date > {{ window_min_plus(-horizon) }}
+    {%- if horizon in only_where %}
+      and {{ only_where[horizon] }}
+    {%- endif %}
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+
+),
+
+segments as (
+
+    {{ split_at_identity_link('contributions', 'links', [dimension, 'horizon'] + metrics) }}
+
+),
+
+{{ running_window_sums(dimension, metrics) }}
+{%- endmacro %}
+
 {#- Running totals per (customer, <dimension>, horizon) over the window's days, from the `segments`
     CTE (rows valid from from_date until before to_date). Emits the CTEs changes, daily_changes,
     days, spine and running: each contribution enters on its first day in the window and leaves on

@@ -43,30 +43,7 @@ recent as (
 
 ),
 
-contributions as (
-
-    {%- for horizon in horizons %}
-    select
-        visitor_key,
-        category,
-        {{ horizon }} as horizon,
-        activity_date as from_date,
-        {{ date_add_days('activity_date', horizon) }} as to_date,
-        {{ metrics | join(', ') }}
-    from recent
-    where activity_date > {{ window_min_plus(-horizon) }}
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
-
-),
-
-segments as (
-
-    {{ split_at_identity_link('contributions', 'links', ['category', 'horizon'] + metrics) }}
-
-),
-
-{{ running_window_sums('category', metrics) }},
+{{ windowed_contributions('category', horizons, metrics) }},
 
 pivoted as (
 

@@ -30,6 +30,9 @@
 {%- set metrics = ['product_views', 'orders'] -%}
 {%- set horizons = [1, 7, 30, 90] -%}
 {%- set all_views_horizons = [1, 7] -%}
+{#- the all-product-views row (tag '') only counts for the short horizons -#}
+{%- set only_tags = {} -%}
+{%- for horizon in horizons if horizon not in all_views_horizons %}{% do only_tags.update({horizon: "tag <> ''"}) %}{% endfor -%}
 {%- set double = api.Column.translate_type('double') -%}
 {%- set bigint = api.Column.translate_type('bigint') -%}
 
@@ -103,33 +106,7 @@ recent as (
 
 ),
 
-contributions as (
-
-    {%- for horizon in horizons %}
-    select
-        visitor_key,
-        tag,
-        {{ horizon }} as horizon,
-        activity_date as from_date,
-        {{ date_add_days('activity_date', horizon) }} as to_date,
-        {{ metrics | join(', ') }}
-    from recent
-    where activity_date > {{ window_min_plus(-horizon) }}
-    {%- if horizon not in all_views_horizons %}
-      and tag <> ''
-    {%- endif %}
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
-
-),
-
-segments as (
-
-    {{ split_at_identity_link('contributions', 'links', ['tag', 'horizon'] + metrics) }}
-
-),
-
-{{ running_window_sums('tag', metrics) }},
+{{ windowed_contributions('tag', horizons, metrics, only_tags) }},
 
 pivoted as (
 
