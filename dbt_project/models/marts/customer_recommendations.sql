@@ -201,17 +201,40 @@ popular as (
 
 ),
 
+co_occurring_ranked as (
+
+    -- Co-occurrence candidates not bought recently, best first. A product appears once per customer
+    -- here and each of them ranks ahead of every popular product, so only the first top_n can make
+    -- the final list: trimming here gives the same result with far fewer rows to rank below.
+    select
+        customer_id,
+        product_id,
+        tier,
+        reason,
+        score,
+        row_number() over (partition by customer_id order by tier, score desc, product_id) as co_rank
+    from (
+        select
+            co_occurring.customer_id,
+            co_occurring.product_id,
+            case when co_occurring.co_purchases > 0 then 1 else 2 end as tier,
+            case when co_occurring.co_purchases > 0 then 'co_purchase' else 'co_view' end as reason,
+            case when co_occurring.co_purchases > 0 then co_occurring.co_purchases else co_occurring.co_views end as score
+        from co_occurring
+        left join recently_bought
+            on recently_bought.customer_id = co_occurring.customer_id
+            and recently_bought.product_id = co_occurring.product_id
+        where recently_bought.product_id is null
+          and (co_occurring.co_purchases > 0 or co_occurring.co_views > 0)
+    ) as co_candidates
+
+),
+
 candidates as (
 
-    select customer_id, product_id, 1 as tier, 'co_purchase' as reason, co_purchases as score
-    from co_occurring
-    where co_purchases > 0
-
-    union all
-
-    select customer_id, product_id, 2 as tier, 'co_view' as reason, co_views as score
-    from co_occurring
-    where co_purchases = 0 and co_views > 0
+    select customer_id, product_id, tier, reason, score
+    from co_occurring_ranked
+    where co_rank <= {{ top_n }}
 
     union all
 
