@@ -7,7 +7,8 @@ figure, its target and PASS/MISS:
   dbt-history  the same with dbt alone (dbt run of the partitioned models), per-model seconds
   bigday    one daily partition of --big-events events (default 10 M, about 1 M active customers)
             on top of one day of history: < 60 s, peak RSS < 4 GiB
-  longrun   a --long-events history (default 100 M) as one backfill run: finishes, peak RSS printed
+  longrun   a --long-events history (default 100 M) with `segments run --all` (consecutive runs sized by
+            SEGMENTS_RUN_ROW_BUDGET): finishes, peak RSS printed
   backfill  a 90-day backfill of the demo shop (2,000 customers) is one run with one dbt
             invocation per dbt stage (counted in the run's event log), not one per day
 
@@ -33,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.harness import (  # noqa: E402
     GIB, Measured, customers_for, load_average, parse_count, run_measured, verdict,
 )
+from orchestration import run_plan  # noqa: E402
 from orchestration.cadence import is_anchor  # noqa: E402
 
 SEGMENTS = Path(sys.executable).with_name("segments")
@@ -244,14 +246,26 @@ def check_longrun(args) -> bool:
         print(f"shop: {customers:,} customers x {days} days = {events:,} events (generated in {gen.seconds:.0f} s, "
               f"peak {gen.peak_bytes / GIB:.2f} GiB); home {home}", flush=True)
         run = segments(home, "run", "--all")
-        _, steps, _ = latest_run(home)
-        print(f"\nwhole history as one run: {run.seconds:.0f} s ({events / run.seconds:,.0f} events/s), "
-              f"peak RSS {run.peak_bytes / GIB:.2f} GiB")
-        print_steps("steps", steps, top=12)
+        windows = [line for line in run.stdout.splitlines() if line.startswith("run ")]
+        print(f"\nwhole history with `segments run --all`: {run.seconds:.0f} s ({events / run.seconds:,.0f} events/s), "
+              f"{len(windows)} consecutive runs (row budget {run_plan.row_budget():,}), peak RSS {run.peak_bytes / GIB:.2f} GiB")
+        for line in windows:
+            print(f"  {line}")
+        print_steps("steps summed over the runs", summed_steps(home), top=12)
         print(f"\ntarget: a 100 M-event history runs without running out of memory (this run: {events / 1e6:.1f} M events): PASS")
         return True
     finally:
         cleanup(args, home)
+
+
+def summed_steps(home: Path) -> list[tuple[str, float]]:
+    """Seconds per step key over every run under the home, slowest first."""
+    totals: dict[str, float] = {}
+    with instance(home) as inst:
+        for record in inst.get_run_records():
+            for stat in inst.get_run_step_stats(record.dagster_run.run_id):
+                totals[stat.step_key] = totals.get(stat.step_key, 0.0) + (stat.end_time or 0) - (stat.start_time or 0)
+    return sorted(totals.items(), key=lambda item: -item[1])
 
 
 def check_backfill(args) -> bool:

@@ -58,13 +58,14 @@ def import_(path: str, mapping: str) -> None:
         raise click.ClickException("read != accepted + quarantined: refusing to call this import good")
 
 
-@main.command(help="Materialize every asset for a partition range, as a scheduled run or UI backfill would.")
+@main.command(help="Materialize every asset for a partition range, as a scheduled run or UI backfill would; a range "
+                   "too big for one run (SEGMENTS_RUN_ROW_BUDGET rows) runs as consecutive runs.")
 @click.option("--start", callback=_parse_day, help="First day; default: the first landed day.")
 @click.option("--end", callback=_parse_day, help="Last day (inclusive); default: START, or the last landed day.")
 @click.option("--all", "all_days", is_flag=True, help="Every landed day.")
 def run(start: date | None, end: date | None, all_days: bool) -> None:
     from orchestration.partitions import landing_days
-    from orchestration.runner import run_range
+    from orchestration.runner import run_in_windows
 
     home = configure_process()
     days = landing_days(home.landing / "events")
@@ -74,10 +75,27 @@ def run(start: date | None, end: date | None, all_days: bool) -> None:
         start = start or days[0]
         end = end or days[-1]
     end = end or start
-    summary = run_range(start, end, home)
-    click.echo(f"run {summary.run_id}: {'ok' if summary.success else 'FAILED'} in {summary.seconds:.0f}s ({start} .. {end})")
-    if not summary.success:
+    if end < start:
+        raise click.BadParameter(f"--end {end} is before --start {start}")
+    try:
+        summaries = run_in_windows(start, end, home, started=_announce_window(start, end), finished=_report_run)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not summaries[-1].success:
         sys.exit(1)
+
+
+def _report_run(summary) -> None:
+    click.echo(f"run {summary.run_id}: {'ok' if summary.success else 'FAILED'} in {summary.seconds:.0f}s "
+               f"({summary.first} .. {summary.last})")
+
+
+def _announce_window(start: date, end: date):
+    """Says so when a long range is split into several runs (orchestration/run_plan.py)."""
+    def started(first: date, last: date) -> None:
+        if (first, last) != (start, end):
+            click.echo(f"running {first} .. {last} of {start} .. {end} (runs sized by SEGMENTS_RUN_ROW_BUDGET)")
+    return started
 
 
 @main.command(help="Generate a small shop, run all its days, and print what was built and where.")

@@ -5,12 +5,14 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import date
+from collections.abc import Callable
+from datetime import date, timedelta
 
 import dagster as dg
 
 from orchestration.environment import configure_process
 from orchestration.partitions import range_tags
+from orchestration import run_plan
 from orchestration.recovery import LAUNCHER, LAUNCHER_TAG, exclusive_cli_run, fail_abandoned_runs
 from ml.registry import ensure_tracking
 from orchestration.resources import ensure_dbt_manifest
@@ -53,3 +55,27 @@ def run_range(first: date, last: date, home: Home | None = None) -> RunSummary:
         message = failure.message if failure else "run failed"
         print(f"run {result.run_id} failed: {message}", file=sys.stderr)
     return RunSummary(result.run_id, result.success, time.monotonic() - started, first, last, steps)
+
+
+def run_in_windows(first: date, last: date, home: Home | None = None,
+                   started: Callable[[date, date], None] | None = None,
+                   finished: Callable[[RunSummary], None] | None = None) -> list[RunSummary]:
+    """Run [first, last] as consecutive runs sized by orchestration.run_plan; stops at the first failure."""
+    home = configure_process(home)
+    budget = run_plan.row_budget()
+    events = run_plan.events_by_day(home.landing / "events", first, last)
+    summaries: list[RunSummary] = []
+    offset = 0
+    while offset < len(events):
+        taken = run_plan.window_days(events[offset:], run_plan.known_customers(home.warehouse), budget)
+        window_first = first + timedelta(days=offset)
+        window_last = window_first + timedelta(days=taken - 1)
+        if started:
+            started(window_first, window_last)
+        summaries.append(run_range(window_first, window_last, home))
+        if finished:
+            finished(summaries[-1])
+        if not summaries[-1].success:
+            break
+        offset += taken
+    return summaries
