@@ -1,23 +1,61 @@
-{#- Per-visitor activity of the last days (`recent` CTE: visitor_key, <dimension>, activity_date,
-    metrics) as windowed running sums per customer: emits the CTEs contributions (each day of
-    activity counts for each horizon from its day until the horizon ends), segments (identity links
-    applied from the day they were made, `links` CTE) and those of running_window_sums.
-    `only_where`: horizon -> extra SQL condition on the rows counted for that horizon. -#}
-{% macro windowed_contributions(dimension, horizons, metrics, only_where={}) -%}
+{#- Per-visitor activity (`recent` CTE: visitor_key, <dimension>, activity_date, metrics) as
+    windowed running sums per customer: emits the CTEs contributions (each day of activity counts
+    for each horizon from its day until the horizon ends), segments (identity links applied from
+    the day they were made, `links` CTE) and those of running_window_sums.
+    `horizons`: horizon -> the metrics summed over it (the others stay 0).
+    `only_where`: horizon -> extra SQL condition on the rows counted for that horizon.
+    `fold_where`: none, or a SQL condition on `recent` rows that fold from the snapshot of
+    min_date - 1 (a `baseline` CTE: visitor_key, <dimension>, horizon, metrics): those rows count
+    from the window's first day only, the baseline carries on, and each day of activity before the
+    window leaves on the day its horizon ends, so `recent` needs only folded_days(). Rows not
+    matching it are summed from their own days (recent must then hold the horizon's last days). -#}
+{% macro windowed_contributions(dimension, horizons, metrics, only_where={}, fold_where=none, exact=[]) -%}
+{%- set date = api.Column.translate_type('date') -%}
 contributions as (
 
-    {%- for horizon in horizons %}
+    {%- for horizon, wanted in horizons.items() %}
     select
         visitor_key,
         {{ dimension }},
         {{ horizon }} as horizon,
         activity_date as from_date,
         {{ date_add_days('activity_date', horizon) }} as to_date,
-        {{ metrics | join(', ') }}
+        {%- for metric in metrics %}
+        {{ metric if metric in wanted else '0' }} as {{ metric }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from recent
     where activity_date > {{ window_min_plus(-horizon) }}
     {%- if horizon in only_where %}
       and {{ only_where[horizon] }}
+    {%- endif %}
+    {%- if fold_where is not none %}
+      and (activity_date >= {{ window_min() }} or not ({{ fold_where }}))
+
+    union all
+
+    select visitor_key, {{ dimension }}, horizon, {{ window_min() }} as from_date, cast(null as {{ date }}) as to_date,
+        {{ metrics | join(', ') }}
+    from baseline
+    where horizon = {{ horizon }}
+
+    union all
+
+    select
+        visitor_key,
+        {{ dimension }},
+        {{ horizon }} as horizon,
+        {{ date_add_days('activity_date', horizon) }} as from_date,
+        cast(null as {{ date }}) as to_date,
+        {%- for metric in metrics %}
+        {{ '-' ~ metric if metric in wanted else '0' }} as {{ metric }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from recent
+    where activity_date between {{ window_min_plus(-horizon) }} and {{ date_add_days(window_max(), -horizon) }}
+      and activity_date < {{ window_min() }}
+      and ({{ fold_where }})
+    {%- if horizon in only_where %}
+      and {{ only_where[horizon] }}
+    {%- endif %}
     {%- endif %}
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
@@ -30,23 +68,35 @@ segments as (
 
 ),
 
-{{ running_window_sums(dimension, metrics) }}
+{{ running_window_sums(dimension, metrics, exact) }}
+{%- endmacro %}
+
+{#- SQL condition: `column` is a day a folded window reads: the window's days, and the days before
+    it whose activity leaves one of `horizons` inside the window. -#}
+{% macro folded_days(column, horizons) -%}
+    ({{ column }} between {{ window_min() }} and {{ window_max() }}
+    {%- for horizon in horizons %}
+     or {{ column }} between {{ window_min_plus(-horizon) }} and {{ date_add_days(window_max(), -horizon) }}
+    {%- endfor %})
 {%- endmacro %}
 
 {#- Running totals per (customer, <dimension>, horizon) over the window's days, from the `segments`
     CTE (rows valid from from_date until before to_date). Emits the CTEs changes, daily_changes,
     days, spine and running: each contribution enters on its first day in the window and leaves on
     its to_date, so the daily values are running sums of changes (cost linear in the window, not in
-    history). Shared by customer_category_features and customer_tag_features. -#}
-{% macro running_window_sums(dimension, metrics) -%}
+    history). Shared by customer_category_features and customer_tag_features. `exact`: metrics
+    (money) summed as decimals, so a folded total equals the one summed from each day. -#}
+{% macro running_window_sums(dimension, metrics, exact=[]) -%}
 changes as (
 
     select
         feature_key, {{ dimension }}, horizon,
         case when from_date > {{ window_min() }} then from_date else {{ window_min() }} end as as_of_date,
-        {{ metrics | join(', ') }}
+        {%- for metric in metrics %}
+        {{ 'cast(' ~ metric ~ ' as decimal(38, 6))' if metric in exact else metric }} as {{ metric }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from segments
-    where from_date <= {{ window_max() }} and to_date > {{ window_min() }}
+    where from_date <= {{ window_max() }} and (to_date is null or to_date > {{ window_min() }})
 
     union all
 
@@ -54,7 +104,7 @@ changes as (
         feature_key, {{ dimension }}, horizon,
         to_date as as_of_date,
         {%- for metric in metrics %}
-        -{{ metric }} as {{ metric }}{{ ',' if not loop.last }}
+        -{{ 'cast(' ~ metric ~ ' as decimal(38, 6))' if metric in exact else metric }} as {{ metric }}{{ ',' if not loop.last }}
         {%- endfor %}
     from segments
     where to_date > {{ window_min() }} and to_date <= {{ window_max() }}
@@ -105,4 +155,19 @@ running as (
         and daily_changes.as_of_date = spine.as_of_date
 
 )
+{%- endmacro %}
+
+{#- The `baseline` rows of a folded window: the running sums of the snapshot of min_date - 1 in
+    {{ this }}, one row per horizon; `snapshot_columns`: horizon -> metric -> column. -#}
+{% macro snapshot_baseline(dimension, snapshot_columns, metrics) -%}
+    {%- for horizon, columns in snapshot_columns.items() %}
+    select
+        customer_id as visitor_key, {{ dimension }}, {{ horizon }} as horizon,
+        {%- for metric in metrics %}
+        {{ columns[metric] if metric in columns else '0' }} as {{ metric }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ this }}
+    where as_of_date = {{ window_min_plus(-1) }}
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
 {%- endmacro %}

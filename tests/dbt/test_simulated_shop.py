@@ -18,13 +18,13 @@ START = date(2025, 1, 1)
 DAYS = 10
 
 
-def simulated_home(path):
+def simulated_home(path, days: int = DAYS, customers: int = 60):
     from shop.loader import load_dimensions, load_events
     from shop.simulator import generate
 
     home = Home(path).ensure()
-    generate(home, customers=60, days=DAYS, start=START, seed=3)
-    load_events(home, START, START + timedelta(days=DAYS - 1))
+    generate(home, customers=customers, days=days, start=START, seed=3)
+    load_events(home, START, START + timedelta(days=days - 1))
     load_dimensions(home)
     return DbtHome(path)
 
@@ -54,3 +54,27 @@ def test_two_windows_build_the_same_warehouse_as_one(tmp_path_factory, shop_full
     dbt.run_ok("run", window=(START.isoformat(), (middle - timedelta(days=1)).isoformat()))
     dbt.run_ok("run", window=(middle.isoformat(), (START + timedelta(days=DAYS - 1)).isoformat()))
     assert_same_tables(dbt.tables(), shop_full.tables())
+
+
+LONG_DAYS = 100
+KEEP_EVERY_SNAPSHOT = {"feature_retention_days": 1000}
+FOLDED_MARTS = ("marts.customer_features", "marts.customer_category_features", "marts.customer_tag_features")
+
+
+def test_windows_folded_over_every_horizon_equal_one_window(tmp_path_factory):
+    """Later windows fold 7/30/60/90-day counts from the previous day's snapshot (+ the window's
+    activity, - activity leaving a horizon): the windows below make each horizon's expiries cross
+    a window boundary, and the result must equal one window over the 100 days."""
+    whole = simulated_home(tmp_path_factory.mktemp("long_whole"), days=LONG_DAYS, customers=25)
+    whole.run_ok("run", "--select", "+customer_features", "+customer_tag_features", window=(day(0), day(LONG_DAYS - 1)), vars=KEEP_EVERY_SNAPSHOT)
+    folded = simulated_home(tmp_path_factory.mktemp("long_folded"), days=LONG_DAYS, customers=25)
+    for first, last in ((0, 39), (40, 94), (95, 95), (96, LONG_DAYS - 1)):
+        folded.run_ok("run", "--select", "+customer_features", "+customer_tag_features", window=(day(first), day(last)), vars=KEEP_EVERY_SNAPSHOT)
+    expected, actual = whole.tables(), folded.tables()
+    for table in FOLDED_MARTS:
+        assert expected[table].height > 0 and table in actual
+    assert_same_tables(actual, expected)
+
+
+def day(offset: int) -> str:
+    return (START + timedelta(days=offset)).isoformat()

@@ -15,17 +15,28 @@
   the window and every category the customer touched in the 90 days up to as_of_date.
   Categories are data (any shop's), never columns.
 
-  Built from the last 90 days of per-visitor category activity only. Each day of activity
-  counts for a horizon (1, 7, 30 or 90 days) from its day until the horizon ends; as a change list
-  (+ when it starts counting, - when it stops) summed cumulatively over the window's days, the
-  cost is linear in the activity read, whatever the window's length. Anonymous activity counts
+  Each day of activity counts for a horizon (1, 7, 30 or 90 days) from its day until the horizon
+  ends; as a change list (+ when it starts counting, - when it stops) summed cumulatively over the
+  window's days. With the snapshot of min_date - 1 in the table, the window folds from it: it
+  reads only the window's days and the days whose activity leaves a horizon inside the window
+  (a daily run: 5 days); otherwise the last 90 days of per-visitor category activity. Anonymous activity counts
   for the customer it is linked to from the link's day on, not before (split_at_identity_link).
   The 1-day ("today") and 7-day horizons let segments react to a change of interest within a day;
   the 30/90-day ones describe lasting interest.
 -#}
 
 {%- set metrics = ['product_views', 'cart_adds', 'orders', 'units', 'revenue'] -%}
-{%- set horizons = [1, 7, 30, 90] -%}
+{#- horizon -> metric -> the snapshot column holding its running sum -#}
+{%- set snapshot_columns = {
+    1: {'product_views': 'views_1d'},
+    7: {'product_views': 'views_7d', 'cart_adds': 'cart_adds_7d'},
+    30: {'product_views': 'views_30d'},
+    90: {'product_views': 'views_90d', 'cart_adds': 'cart_adds_90d', 'orders': 'orders_90d', 'units': 'units_90d',
+         'revenue': 'revenue_90d'},
+} -%}
+{%- set horizons = {} -%}
+{%- for horizon, columns in snapshot_columns.items() %}{% do horizons.update({horizon: columns.keys() | list}) %}{% endfor -%}
+{%- set fold = is_incremental() and has_snapshot_before_window(this) -%}
 {%- set double = api.Column.translate_type('double') -%}
 {%- set bigint = api.Column.translate_type('bigint') -%}
 
@@ -39,11 +50,23 @@ with links as (
 recent as (
 
     select * from {{ ref('int_visitor_category_daily') }}
+{%- if fold %}
+    where {{ folded_days('activity_date', horizons.keys()) }}
+{%- else %}
     where activity_date between {{ window_min_plus(-89) }} and {{ window_max() }}
+{%- endif %}
 
 ),
 
-{{ windowed_contributions('category', horizons, metrics) }},
+{% if fold -%}
+baseline as (
+
+    {{ snapshot_baseline('category', snapshot_columns, metrics) }}
+
+),
+{%- endif %}
+
+{{ windowed_contributions('category', horizons, metrics, fold_where='true' if fold else none, exact=['revenue']) }},
 
 pivoted as (
 

@@ -18,7 +18,10 @@
   Shape of the computation (cost independent of history length):
     - lifetime totals = the snapshot of min_date - 1 (or, on a first build or after a gap, the
       per-visitor history before the window) + the window's daily activity, cumulatively;
-    - 7/30/60/90-day counts from the last 90 days of daily activity only;
+    - 7/30/60/90-day counts folded the same way from the snapshot of min_date - 1: + each day of
+      the window's activity, - each day of activity on the day it leaves the horizon, so a daily
+      run reads the new day and the four days that expire, not 90 days (on a first build or after
+      a gap: from the last 90 days of daily activity);
   both as change lists (+ when a day of activity starts counting for a horizon, - when it stops)
   summed cumulatively over the window's days. An anonymous visitor's contributions move to its
   customer on the link's day (split_at_identity_link), so the anonymous key disappears from that
@@ -108,8 +111,14 @@ baseline as (
 
 recent as (
 
+{% if fold %}
+    -- the window's days, and the days before it whose activity leaves a horizon inside the window
+    select * from daily
+    where {{ folded_days('activity_date', rolling.keys()) }}
+{% else %}
     select * from daily
     where activity_date between {{ window_min_plus(-89) }} and {{ window_max() }}
+{% endif %}
 
 ),
 
@@ -147,6 +156,34 @@ contributions as (
         {%- endfor %}
     from recent
     where activity_date > {{ window_min_plus(-horizon) }}
+    {%- if fold %}
+      and activity_date >= {{ window_min() }}
+
+    union all
+
+    -- folded: the previous snapshot's {{ horizon }}-day counts carry on ...
+    select
+        customer_id as visitor_key, {{ horizon }} as horizon, {{ window_min() }} as from_date, cast(null as {{ api.Column.translate_type('date') }}) as to_date,
+        null as first_seen_date, null as last_seen_date, null as last_purchase_date, null as country_key,
+        {%- for metric in metrics %}
+        {{ metric ~ '_' ~ horizon ~ 'd' if metric in wanted else '0' }} as {{ metric }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ this }}
+    where as_of_date = {{ window_min_plus(-1) }}
+
+    union all
+
+    -- ... less each day of activity in them on the day it leaves the horizon
+    select
+        visitor_key, {{ horizon }} as horizon, {{ date_add_days('activity_date', horizon) }} as from_date, cast(null as {{ api.Column.translate_type('date') }}) as to_date,
+        null as first_seen_date, null as last_seen_date, null as last_purchase_date, null as country_key,
+        {%- for metric in metrics %}
+        {{ '-' ~ metric if metric in wanted else '0' }} as {{ metric }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from recent
+    where activity_date between {{ window_min_plus(-horizon) }} and {{ date_add_days(window_max(), -horizon) }}
+      and activity_date < {{ window_min() }}
+    {%- endif %}
     {%- endfor %}
 
 ),

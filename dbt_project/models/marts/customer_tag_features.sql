@@ -18,7 +18,9 @@
   Same computation as customer_category_features: the last 90 days of per-visitor activity
   (product views from int_visitor_product_daily, orders from int_order_lines, joined to the
   products' current tags) as a change list summed cumulatively over the window's days, with
-  identity links applied from the day they were made. A product carries any number of tags, so
+  identity links applied from the day they were made. Unlike category and customer features it
+  does not fold from the previous snapshot: a product's tags can change, and a folded count would
+  keep views under a tag the product no longer has. A product carries any number of tags, so
   the share's denominator is every product view of the customer (customer_features'
   product_views_90d, same keys and days), not the sum over tags. The 1- and 7-day shares (segments
   that react within a day) count every product view in their window through one more row per
@@ -28,7 +30,7 @@
 -#}
 
 {%- set metrics = ['product_views', 'orders'] -%}
-{%- set horizons = [1, 7, 30, 90] -%}
+{%- set horizons = {1: ['product_views'], 7: ['product_views'], 30: ['product_views'], 90: ['product_views', 'orders']} -%}
 {%- set all_views_horizons = [1, 7] -%}
 {#- the all-product-views row (tag '') only counts for the short horizons -#}
 {%- set only_tags = {} -%}
