@@ -16,7 +16,7 @@ from orchestration.defs.ingest.sensors import (
     encode_cursor,
     landing_events_sensor,
     run_key,
-    scan_day,
+    scan_folder,
     utc_today,
 )
 from shop.home import Home
@@ -37,8 +37,8 @@ def test_scan_day_lists_delivered_files_with_size_and_mtime_and_skips_what_the_l
     _write(tmp_path / ".a.parquet.tmp", "partial")
     _write(tmp_path / "_SUCCESS", "")
     (tmp_path / "sub").mkdir()
-    assert scan_day(tmp_path) == {"a.parquet": (5, 1_000_000_000)}
-    assert scan_day(tmp_path / "missing") == {}
+    assert scan_folder(tmp_path) == {"a.parquet": (5, 1_000_000_000)}
+    assert scan_folder(tmp_path / "missing") == {}
 
 
 def test_changed_files_are_new_ones_and_rewritten_ones():

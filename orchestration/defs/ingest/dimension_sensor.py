@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 import dagster as dg
 
 from orchestration.defs.ingest.assets import DIMENSIONS
-from orchestration.defs.ingest.sensors import FileState, changed_files, scan_day
+from orchestration.defs.ingest.sensors import FileState, changed_files, scan_folder
 from orchestration.policies import WEEKLY_FRESHNESS_FAIL
 from orchestration.resources import current_home
 
@@ -58,7 +58,7 @@ def arrival_event(name: str, files: list[str], current: dict[str, FileState]) ->
 def landing_dimensions_sensor(context: dg.SensorEvaluationContext):
     home, now = current_home(), datetime.now(timezone.utc)
     seen = decode_dimension_cursor(context.cursor)
-    current = {name: scan_day(home.landing / name) for name in DIMENSIONS}
+    current = {name: scan_folder(home.landing / name) for name in DIMENSIONS}
     events = []
     for name in DIMENSIONS:
         new = arrivals(seen.get(name, {}), current[name], now, WEEKLY_FRESHNESS_FAIL)

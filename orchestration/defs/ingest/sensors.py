@@ -24,8 +24,9 @@ TICK_SECONDS = 5  # the daemon evaluates sensors at most every 5 s anyway
 FileState = tuple[int, int]  # size in bytes, mtime in nanoseconds
 
 
-def scan_day(folder: Path) -> dict[str, FileState]:
-    """Delivered files of one landing day folder, by name (hidden and "_" files skipped, as the loader does)."""
+def scan_folder(folder: Path) -> dict[str, FileState]:
+    """Delivered files of one landing folder (a day of events, or a dimension), by name (hidden and "_" files
+    skipped, as the loader does)."""
     if not folder.is_dir():
         return {}
     files = {}
@@ -87,7 +88,7 @@ def utc_today() -> date:
 )
 def landing_events_sensor(context: dg.SensorEvaluationContext):
     day = utc_today()
-    decision = decide(context.cursor, day, scan_day(current_home().landing_events_day(day.isoformat())))
+    decision = decide(context.cursor, day, scan_folder(current_home().landing_events_day(day.isoformat())))
     context.update_cursor(decision.cursor)
     if decision.run_key is None:
         return dg.SkipReason(f"no new or changed event files for {day}")
