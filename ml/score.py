@@ -3,8 +3,9 @@
 `score_window(warehouse_path, home, start, end)` loads, for each day, the version that served it
 (`models:/<name>@champion` from its promotion on; for older days of a backfill, what had been
 promoted by then: see ml/served_versions.py; a served baseline is an ordinary version), scores all rows of marts.customer_features with
-as_of_date in [start, end] in one vectorised pass per model, and replaces that window in
-marts.customer_scores and marts.customer_clusters (and the champion's rows in marts.cluster_profiles).
+as_of_date in [start, end] in one vectorised pass per model (a long window in spans of days, each
+read, scored and written in turn), and replaces that window in marts.customer_scores and
+marts.customer_clusters (and the champion's rows in marts.cluster_profiles).
 The warehouse is read with a read-only connection and opened for writing only for the final write.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -32,6 +33,8 @@ DEFAULT_HORIZONS = (7, 30, 90)
 # effect): served as NULL, since a constant ranks no one and would put everyone in an uplift segment
 # (discount_uplift >= 0.05). <name>_version still records which version served the day.
 NULL_WHEN_BASELINE = frozenset({"discount_response"})
+# Snapshots scored at once: a scored row with its features and reason codes takes ~2 KB of memory.
+SPAN_ROWS = 1_500_000
 
 
 def score_specs(horizons=DEFAULT_HORIZONS) -> list[tuple[str, tuple[str, ...]]]:
@@ -243,13 +246,53 @@ def served_by_day(home, days: list[date], horizons=DEFAULT_HORIZONS) -> dict[dat
 
 
 def score_window(warehouse_path, home, start: date, end: date, horizons=DEFAULT_HORIZONS, reason_k: int = 3,
-                 approx_reasons: bool = True, reasons: str = "all") -> dict:
+                 approx_reasons: bool = True, reasons: str = "all", span_rows: int = SPAN_ROWS) -> dict:
     """Score [start, end] and write it; returns counts, served versions and seconds per step.
     Reason codes are approximate (Saabas) contributions by default, the numbers of XGBoost's
     approx_contribs computed by ml.saabas (top-k only); exact TreeSHAP costs ~1 ms per row for a
-    400-tree model: pass approx_reasons=False for it."""
+    400-tree model: pass approx_reasons=False for it. A long window is read, scored and written in
+    spans of whole days of at most `span_rows` snapshots (one day may exceed it), so memory does not
+    grow with the window."""
     if end < start:
         raise ValueError(f"end {end} is before start {start}")
+    spans = day_spans(start, end, warehouse.feature_rows_by_day(warehouse_path, start, end), span_rows)
+    results = [_score_span(warehouse_path, home, a, b, horizons, reason_k, approx_reasons, reasons) for a, b in spans]
+    if len(results) == 1:
+        return results[0]
+    last = results[-1]
+    return {
+        **last,
+        "start": start.isoformat(),
+        "rows": sum(r["rows"] for r in results),
+        "days": sum(r["days"] for r in results),
+        "version_groups": sum(r["version_groups"] for r in results),
+        "spans": len(results),
+        "seconds": {step: sum(r["seconds"][step] for r in results) for step in ("read", "load_models", "score", "write")},
+    }
+
+
+def day_spans(start: date, end: date, rows_by_day: dict[date, int], span_rows: int) -> list[tuple[date, date]]:
+    """[start, end] cut into consecutive spans covering every day (those without rows too), each
+    holding at most `span_rows` rows unless a single day holds more."""
+    if span_rows < 1:
+        raise ValueError(f"span_rows must be >= 1, got {span_rows}")
+    spans: list[tuple[date, date]] = []
+    first, held = start, 0
+    day = start
+    while day <= end:
+        rows = rows_by_day.get(day, 0)
+        if held and held + rows > span_rows:
+            spans.append((first, day - timedelta(days=1)))
+            first, held = day, 0
+        held += rows
+        day += timedelta(days=1)
+    spans.append((first, end))
+    return spans
+
+
+def _score_span(warehouse_path, home, start: date, end: date, horizons, reason_k: int, approx_reasons: bool,
+                reasons: str) -> dict:
+    """Score and write [start, end], read as one frame."""
     t0 = time.perf_counter()
     features = warehouse.features_between(warehouse_path, start, end)
     if features.height == 0:

@@ -111,6 +111,17 @@ def features_between(path: str | Path, start: date, end: date) -> pl.DataFrame:
         )
 
 
+def feature_rows_by_day(path: str | Path, start: date, end: date) -> dict[date, int]:
+    """Snapshots per as_of_date in [start, end] (days without any are absent)."""
+    with read_only(path) as con:
+        _require(con, FEATURES)
+        rows = con.execute(
+            f"select as_of_date, count(*) from {FEATURES} where as_of_date between ? and ? group by as_of_date",
+            [start, end],
+        ).fetchall()
+    return {day: count for day, count in rows}
+
+
 def purchase_labels(path: str | Path, cutoffs: Iterable[date], horizon_days: int) -> pl.DataFrame:
     """(customer_id, as_of_date=cutoff, orders, revenue) over (cutoff, cutoff + horizon]; customers
     without purchases are absent (join and fill with 0)."""

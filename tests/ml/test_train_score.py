@@ -1,14 +1,14 @@
 """End to end on synthetic warehouses: train every family, gate, serve, score, write idempotently."""
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 
 import duckdb
 import numpy as np
 import polars as pl
 
 from ml import registry
-from ml.score import build_scores, score_specs, score_window
+from ml.score import build_scores, day_spans, score_specs, score_window
 from ml.synthetic import build_synthetic_warehouse
 from ml.train import FAMILIES, train_family
 
@@ -96,6 +96,32 @@ def test_score_window_writes_three_tables_idempotently(trained_home, synthetic_w
     # a narrower re-score replaces only its own window
     score_window(path, home, end, end)
     assert read(path, "select count(*) as n from marts.customer_scores")["n"][0] == scores.height
+
+
+def test_a_window_scored_in_spans_of_days_writes_the_same_tables(trained_home, synthetic_warehouse, tmp_path):
+    home, _ = trained_home
+    source, info = synthetic_warehouse
+    end = info["end"]
+    start = end - timedelta(days=4)
+    tables = {}
+    for spans, span_rows in (("one", 10**9), ("several", 1)):
+        path = tmp_path / f"{spans}.duckdb"
+        path.write_bytes(source.read_bytes())
+        summary = score_window(path, home, start, end, span_rows=span_rows)
+        assert (summary.get("spans", 1) > 1) == (spans == "several")
+        tables[spans] = {t: read(path, f"select * from marts.{t} order by all")
+                         for t in ("customer_scores", "customer_clusters", "cluster_profiles")}
+    for table, frame in tables["one"].items():
+        assert frame.height > 0 and tables["several"][table].equals(frame), table
+
+
+def test_day_spans_cover_every_day_and_hold_whole_days():
+    d = [date(2026, 1, 1) + timedelta(days=i) for i in range(5)]
+    rows = {d[0]: 40, d[1]: 40, d[3]: 100, d[4]: 10}  # d[2] has no snapshots
+    assert day_spans(d[0], d[4], rows, 100) == [(d[0], d[2]), (d[3], d[3]), (d[4], d[4])]
+    assert day_spans(d[0], d[4], rows, 1_000) == [(d[0], d[4])]
+    assert day_spans(d[0], d[4], {}, 1) == [(d[0], d[4])]
+    assert day_spans(d[0], d[0], {d[0]: 500}, 10) == [(d[0], d[0])]  # one day over the limit is scored whole
 
 
 class CountingScorer:
