@@ -78,9 +78,9 @@ def test_a_range_split_into_several_runs_builds_the_same_tables_as_one_run(clean
     _, reference, versions = clean_reference
     home = tmp_path / "home"
     run_cli(home, "generate", *REFERENCE_SHOP)
-    monkeypatch.setenv(ROW_BUDGET_ENV, "5000")  # ~620 events a day of 300 customers: about 3 runs for 14 days
+    monkeypatch.setenv(ROW_BUDGET_ENV, "7000")  # ~620 events a day of 300 customers: 11 days, then 3
     result = run_cli(home, "run", "--all")
     runs = [line for line in result.stdout.splitlines() if line.startswith("run ")]
-    assert len(runs) >= 3, result.stdout
+    assert len(runs) >= 2, result.stdout
     assert_same_tables(reference, home_fingerprint(home), "a range run as several runs")
     assert registry_listing(home) == versions
