@@ -17,8 +17,9 @@ The warehouse is attached READ_ONLY: the caller guarantees no writer is active w
 from __future__ import annotations
 
 import json
+import os
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
@@ -55,8 +56,14 @@ DEFAULT_TABLES = (
     "marts.campaign_results_by_segment",
     "marts.customer_category_features",
 )
-# Daily snapshots with one row per customer per day: only the latest day is served, to keep the copy small.
+# Tables with one row per customer per day: only their latest days are served, so publishing costs the
+# same on day 360 as on day 30 (the warehouse keeps every day; the move history, transitions and summary
+# are served whole). Feature snapshots: the latest day; scores, clusters and memberships: the last
+# SERVED_DAYS_ENV days (default 35; 0 = every day).
 LATEST_DAY_ONLY = frozenset({"marts.customer_features", "marts.customer_category_features"})
+RECENT_DAYS = frozenset({"marts.customer_segments", "marts.customer_scores", "marts.customer_clusters"})
+SERVED_DAYS_ENV = "SEGMENTS_SERVED_DAYS"
+DEFAULT_SERVED_DAYS = 35
 DAY_COLUMN = "as_of_date"
 UNSERVABLE_TYPES = ("VARIANT",)
 
@@ -197,8 +204,34 @@ def served_select(columns: dict[str, str]) -> tuple[str, list[str]]:
     return ", ".join(parts), cast
 
 
+def served_days(env=None) -> int:
+    env = os.environ if env is None else env
+    raw = env.get(SERVED_DAYS_ENV, "").strip()
+    if not raw:
+        return DEFAULT_SERVED_DAYS
+    if not raw.isdigit():
+        raise ValueError(f"{SERVED_DAYS_ENV} must be a whole number of days (0 = every day), got {raw!r}")
+    return int(raw)
+
+
+def _day_filter(con, name: str, source: str, columns: dict[str, str], days: int) -> tuple[str, str | None]:
+    """(where clause, manifest note) limiting a per-customer-per-day table to its latest days."""
+    keep = 1 if name in LATEST_DAY_ONLY else days if name in RECENT_DAYS else 0
+    if keep < 1 or DAY_COLUMN not in columns:
+        return "", None
+    latest = fetch_one(con, f"select max({DAY_COLUMN}) from {source}")[0]
+    if latest is None:
+        return "", None
+    if keep == 1:
+        return f" where {DAY_COLUMN} = {_sql_string(str(latest))}::DATE", f"{DAY_COLUMN} = {latest} (latest day only)"
+    first = latest - timedelta(days=keep - 1)
+    return (f" where {DAY_COLUMN} >= {_sql_string(str(first))}::DATE",
+            f"{DAY_COLUMN} >= {first} (last {keep} days; {SERVED_DAYS_ENV})")
+
+
 def _build_duckdb(warehouse: Path, temp_db: Path, requested: list[tuple[str, str]], published_at: str,
                   run_id: str | None) -> tuple[list[dict], list[str]]:
+    served_days_kept = served_days()
     con = duckdb.connect()
     try:
         con.execute(f"attach {_sql_string(str(warehouse))} as {_SRC} (read_only)")
@@ -211,12 +244,7 @@ def _build_duckdb(warehouse: Path, temp_db: Path, requested: list[tuple[str, str
                 missing.append(name)
                 continue
             source = f"{_SRC}.{quote(schema)}.{quote(table)}"
-            where, filter_note = "", None
-            if name in LATEST_DAY_ONLY and DAY_COLUMN in columns:
-                latest = fetch_one(con, f"select max({DAY_COLUMN}) from {source}")[0]
-                if latest is not None:
-                    where = f" where {DAY_COLUMN} = (select max({DAY_COLUMN}) from {source})"
-                    filter_note = f"{DAY_COLUMN} = {latest} (latest day only)"
+            where, filter_note = _day_filter(con, name, source, columns, served_days_kept)
             select, cast_columns = served_select(columns)
             con.execute(f"create schema if not exists {_DST}.{quote(schema)}")
             con.execute(f"create table {_DST}.{quote(schema)}.{quote(table)} as select {select} from {source}{where}")

@@ -227,3 +227,22 @@ def test_variant_column_is_served_as_text(home):
     assert storage_number(home.serving / "segments.duckdb") <= MAX_DUCKDB_1X_STORAGE_NUMBER
     served = pl.read_parquet(home.serving / "parquet/cluster_profiles.parquet")
     assert served.schema["profile"] == pl.String and "size" in served["profile"][0]
+
+
+def test_per_customer_daily_tables_serve_only_their_latest_days(home, monkeypatch):
+    publish_serving_copy(home)  # default 35 days: both days of the fixture
+    assert read_manifest(home)["tables"]["marts.customer_segments"]["rows"] == 12
+    monkeypatch.setenv(serving.SERVED_DAYS_ENV, "1")
+    publish_serving_copy(home)
+    manifest = read_manifest(home)
+    segments = manifest["tables"]["marts.customer_segments"]
+    assert segments["rows"] == 9 and segments["filter"] == f"as_of_date = {DAY2} (latest day only)"
+    assert pl.read_parquet(home.serving / "parquet/customer_segments.parquet")["as_of_date"].unique().to_list() == [DAY2]
+    assert counts(home.serving / "segments.duckdb")["marts.customer_segments"] == 9
+    monkeypatch.setenv(serving.SERVED_DAYS_ENV, "0")  # every day
+    publish_serving_copy(home)
+    every_day = read_manifest(home)["tables"]["marts.customer_segments"]
+    assert every_day["rows"] == 12 and every_day["filter"] is None
+    monkeypatch.setenv(serving.SERVED_DAYS_ENV, "a week")
+    with pytest.raises(ValueError, match=serving.SERVED_DAYS_ENV):
+        publish_serving_copy(home)
