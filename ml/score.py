@@ -33,7 +33,8 @@ DEFAULT_HORIZONS = (7, 30, 90)
 # effect): served as NULL, since a constant ranks no one and would put everyone in an uplift segment
 # (discount_uplift >= 0.05). <name>_version still records which version served the day.
 NULL_WHEN_BASELINE = frozenset({"discount_response"})
-# Snapshots scored at once: a scored row with its features and reason codes takes ~2 KB of memory.
+# Snapshots scored at once: a scored row with its features and 9 boosters' reason codes took ~4.3 KB of
+# memory in the 100 M-event run, so a span needs about 6.5 GiB.
 SPAN_ROWS = 1_500_000
 
 
