@@ -40,22 +40,8 @@ contributions as (
 
     union all
 
-    select
-        visitor_key,
-        {{ dimension }},
-        {{ horizon }} as horizon,
-        {{ date_add_days('activity_date', horizon) }} as from_date,
-        cast(null as {{ date }}) as to_date,
-        {%- for metric in metrics %}
-        {{ '-' ~ metric if metric in wanted else '0' }} as {{ metric }}{{ ',' if not loop.last }}
-        {%- endfor %}
-    from recent
-    where activity_date between {{ window_min_plus(-horizon) }} and {{ date_add_days(window_max(), -horizon) }}
-      and activity_date < {{ window_min() }}
-      and ({{ fold_where }})
-    {%- if horizon in only_where %}
-      and {{ only_where[horizon] }}
-    {%- endif %}
+    {{ expiring_rows(['visitor_key', dimension], horizon, wanted, metrics,
+                     where=[fold_where] + ([only_where[horizon]] if horizon in only_where else [])) }}
     {%- endif %}
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
@@ -157,17 +143,61 @@ running as (
 )
 {%- endmacro %}
 
-{#- The `baseline` rows of a folded window: the running sums of the snapshot of min_date - 1 in
-    {{ this }}, one row per horizon; `snapshot_columns`: horizon -> metric -> column. -#}
-{% macro snapshot_baseline(dimension, snapshot_columns, metrics) -%}
-    {%- for horizon, columns in snapshot_columns.items() %}
+{#- The `baseline` rows of a folded window, from one read of the snapshot of min_date - 1 in
+    {{ this }}: a row per snapshot row and horizon, with `leading` columns (expressions), then
+    horizon, then `horizon_zero` (name -> expression, null for other horizons), then metrics.
+    `snapshot_columns`: horizon -> metric -> the column holding its running sum (0 when none). -#}
+{% macro snapshot_baseline(leading, snapshot_columns, metrics, horizon_zero={}) -%}
     select
-        customer_id as visitor_key, {{ dimension }}, {{ horizon }} as horizon,
-        {%- for metric in metrics %}
-        {{ columns[metric] if metric in columns else '0' }} as {{ metric }}{{ ',' if not loop.last }}
+        {%- for column in leading %}
+        {{ column }},
         {%- endfor %}
-    from {{ this }}
-    where as_of_date = {{ window_min_plus(-1) }}
-    {% if not loop.last %}union all{% endif %}
+        horizons.horizon,
+        {%- for name, expression in horizon_zero.items() %}
+        case when horizons.horizon = 0 then {{ expression }} end as {{ name }},
+        {%- endfor %}
+        {%- for metric in metrics %}
+        {%- set sources = [] %}
+        {%- for horizon, columns in snapshot_columns.items() if metric in columns %}
+        {%- do sources.append((horizon, columns[metric])) %}
+        {%- endfor %}
+        {%- if sources %}
+        case horizons.horizon
+            {%- for horizon, column in sources %} when {{ horizon }} then {{ column }}{% endfor %} else 0
+        end as {{ metric }}{{ ',' if not loop.last }}
+        {%- else %}
+        0 as {{ metric }}{{ ',' if not loop.last }}
+        {%- endif %}
+        {%- endfor %}
+    from {{ this }} as previous
+    cross join (
+        {%- for horizon in snapshot_columns.keys() %}
+        select {{ horizon }} as horizon{{ ' union all' if not loop.last }}
+        {%- endfor %}
+    ) as horizons
+    where previous.as_of_date = {{ window_min_plus(-1) }}
+{%- endmacro %}
+
+{#- The rows taking each day of activity before the window (`recent` CTE) out of a folded
+    `horizon` on the day it leaves it: from that day on, minus its `wanted` metrics. Columns: `keys`,
+    horizon, from_date, to_date (null), null for each of `nulls`, then `metrics`; `where`: extra
+    SQL conditions on the rows of `recent`. -#}
+{% macro expiring_rows(keys, horizon, wanted, metrics, nulls=[], where=[]) -%}
+    select
+        {{ keys | join(', ') }},
+        {{ horizon }} as horizon,
+        {{ date_add_days('activity_date', horizon) }} as from_date,
+        cast(null as {{ api.Column.translate_type('date') }}) as to_date,
+        {%- for column in nulls %}
+        null as {{ column }},
+        {%- endfor %}
+        {%- for metric in metrics %}
+        {{ '-' ~ metric if metric in wanted else '0' }} as {{ metric }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from recent
+    where activity_date between {{ window_min_plus(-horizon) }} and {{ date_add_days(window_max(), -horizon) }}
+      and activity_date < {{ window_min() }}
+    {%- for condition in where %}
+      and ({{ condition }})
     {%- endfor %}
 {%- endmacro %}

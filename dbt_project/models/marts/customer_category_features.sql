@@ -61,7 +61,7 @@ recent as (
 {% if fold -%}
 baseline as (
 
-    {{ snapshot_baseline('category', snapshot_columns, metrics) }}
+    {{ snapshot_baseline(['customer_id as visitor_key', 'category'], snapshot_columns, metrics) }}
 
 ),
 {%- endif %}

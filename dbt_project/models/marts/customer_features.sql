@@ -31,6 +31,7 @@
 {%- set double = api.Column.translate_type('double') -%}
 {%- set bigint = api.Column.translate_type('bigint') -%}
 {%- set string = api.Column.translate_type('string') -%}
+{%- set date = api.Column.translate_type('date') -%}
 
 {#- metric of int_visitor_daily_activity -> column of this snapshot holding its lifetime total -#}
 {%- set lifetime = {
@@ -54,6 +55,13 @@
 {%- endfor -%}
 {%- set money = ['revenue', 'net_revenue', 'returned_revenue', 'discounted_revenue', 'dwell_seconds'] -%}
 {%- set dates = ['first_seen_date', 'last_seen_date', 'last_purchase_date', 'country_key'] -%}
+{#- horizon -> metric -> the column of this snapshot holding its running sum (0: lifetime) -#}
+{%- set snapshot_columns = {0: lifetime} -%}
+{%- for horizon, wanted in rolling.items() -%}
+    {%- set columns = {} -%}
+    {%- for metric in wanted %}{% do columns.update({metric: metric ~ '_' ~ horizon ~ 'd'}) %}{% endfor -%}
+    {%- do snapshot_columns.update({horizon: columns}) -%}
+{%- endfor -%}
 {%- set fold = is_incremental() and has_snapshot_before_window(this) -%}
 
 with links as (
@@ -78,23 +86,19 @@ daily as (
 baseline as (
 
 {% if fold %}
-    -- lifetime state at min_date - 1, from the previous snapshot
-    select
-        customer_id as visitor_key,
-        first_seen_date,
-        last_seen_date,
-        last_purchase_date,
-        case when last_seen_country is not null
-             then {{ dbt.concat([dbt.cast('last_seen_date', string), 'last_seen_country']) }} end as country_key,
-        {%- for metric in metrics %}
-        {{ lifetime[metric] if metric in lifetime else '0' }} as {{ metric }}{{ ',' if not loop.last }}
-        {%- endfor %}
-    from {{ this }}
-    where as_of_date = {{ window_min_plus(-1) }}
+    -- lifetime totals (horizon 0) and each horizon's counts at min_date - 1, from the previous snapshot
+    {{ snapshot_baseline(['customer_id as visitor_key'], snapshot_columns, metrics, horizon_zero={
+        'first_seen_date': 'first_seen_date',
+        'last_seen_date': 'last_seen_date',
+        'last_purchase_date': 'last_purchase_date',
+        'country_key': 'case when last_seen_country is not null then '
+                       ~ dbt.concat([dbt.cast('last_seen_date', string), 'last_seen_country']) ~ ' end',
+    }) }}
 {% else %}
     -- no snapshot of min_date - 1: sum the history before the window, per visitor
     select
         visitor_key,
+        0 as horizon,
         min(activity_date) as first_seen_date,
         max(activity_date) as last_seen_date,
         max(case when orders > 0 then activity_date end) as last_purchase_date,
@@ -125,7 +129,7 @@ recent as (
 contributions as (
 
     select
-        visitor_key, 0 as horizon, {{ window_min() }} as from_date, cast(null as {{ api.Column.translate_type('date') }}) as to_date,
+        visitor_key, horizon, {{ window_min() }} as from_date, cast(null as {{ date }}) as to_date,
         first_seen_date, last_seen_date, last_purchase_date, country_key,
         {{ metrics | join(', ') }}
     from baseline
@@ -133,7 +137,7 @@ contributions as (
     union all
 
     select
-        visitor_key, 0 as horizon, activity_date as from_date, cast(null as {{ api.Column.translate_type('date') }}) as to_date,
+        visitor_key, 0 as horizon, activity_date as from_date, cast(null as {{ date }}) as to_date,
         activity_date as first_seen_date,
         activity_date as last_seen_date,
         case when orders > 0 then activity_date end as last_purchase_date,
@@ -161,28 +165,9 @@ contributions as (
 
     union all
 
-    -- folded: the previous snapshot's {{ horizon }}-day counts carry on ...
-    select
-        customer_id as visitor_key, {{ horizon }} as horizon, {{ window_min() }} as from_date, cast(null as {{ api.Column.translate_type('date') }}) as to_date,
-        null as first_seen_date, null as last_seen_date, null as last_purchase_date, null as country_key,
-        {%- for metric in metrics %}
-        {{ metric ~ '_' ~ horizon ~ 'd' if metric in wanted else '0' }} as {{ metric }}{{ ',' if not loop.last }}
-        {%- endfor %}
-    from {{ this }}
-    where as_of_date = {{ window_min_plus(-1) }}
-
-    union all
-
-    -- ... less each day of activity in them on the day it leaves the horizon
-    select
-        visitor_key, {{ horizon }} as horizon, {{ date_add_days('activity_date', horizon) }} as from_date, cast(null as {{ api.Column.translate_type('date') }}) as to_date,
-        null as first_seen_date, null as last_seen_date, null as last_purchase_date, null as country_key,
-        {%- for metric in metrics %}
-        {{ '-' ~ metric if metric in wanted else '0' }} as {{ metric }}{{ ',' if not loop.last }}
-        {%- endfor %}
-    from recent
-    where activity_date between {{ window_min_plus(-horizon) }} and {{ date_add_days(window_max(), -horizon) }}
-      and activity_date < {{ window_min() }}
+    -- folded: the baseline carries each horizon's counts on, less each day of activity in them
+    -- on the day it leaves the horizon
+    {{ expiring_rows(['visitor_key'], horizon, wanted, metrics, nulls=dates) }}
     {%- endif %}
     {%- endfor %}
 
