@@ -1,5 +1,5 @@
 """What a daily run costs, through the real pipeline (`segments run`: Dagster, dbt, scoring,
-segments, exports, serving copy), each run in a fresh process. Four checks, each printing its
+segments, exports, serving copy), each run in a fresh process. Five checks, each printing its
 figure, its target and PASS/MISS:
 
   history   one day at day 30 vs day 360 of history, same daily volume (target: within 1.2x);
@@ -8,13 +8,15 @@ figure, its target and PASS/MISS:
   bigday    one daily partition of --big-events events (default 10 M, about 1 M active customers)
             on top of one day of history: < 60 s, peak RSS < 4 GiB
   longrun   a --long-events history (default 100 M) with `segments run --all` (consecutive runs sized by
-            SEGMENTS_RUN_ROW_BUDGET): finishes, peak RSS printed
+            SEGMENTS_RUN_ROW_BUDGET): finishes, peak RSS printed; with --home H --resume, a history
+            stopped part-way carries on from the day after its last snapshot
   backfill  a 90-day backfill of the demo shop (2,000 customers) is one run with one dbt
             invocation per dbt stage (counted in the run's event log), not one per day
 
     .venv/bin/python bench/bench_daily_cost.py history [--customers 2000 --days 360]
     .venv/bin/python bench/bench_daily_cost.py bigday [--big-events 10M]
-    .venv/bin/python bench/bench_daily_cost.py longrun [--long-events 100M]
+    .venv/bin/python bench/bench_daily_cost.py longrun [--long-events 100M] [--keep]
+    .venv/bin/python bench/bench_daily_cost.py longrun --home <its home> --resume
     .venv/bin/python bench/bench_daily_cost.py backfill
 
 Peak RSS is that of the largest process in the run's tree (wait4), dbt included.
@@ -36,6 +38,7 @@ from bench.harness import (  # noqa: E402
 )
 from orchestration import run_plan  # noqa: E402
 from orchestration.cadence import is_anchor  # noqa: E402
+from orchestration.partitions import landing_days  # noqa: E402
 
 SEGMENTS = Path(sys.executable).with_name("segments")
 HISTORY_RATIO_MAX = 1.2
@@ -237,25 +240,75 @@ def active_customers(home: Path, day: date) -> int:
 
 
 def check_longrun(args) -> bool:
+    """The whole history with `segments run`; with --resume and --home, only the days after the last
+    snapshot built there (a run stopped part-way carries on)."""
     days = args.long_days
     customers = customers_for(args.long_events, days)
     home = args.home or Path(tempfile.mkdtemp(prefix="bench-longrun-"))
     try:
-        gen = generate(home, customers, days, args.start, args.seed)
-        events = lake_or_landing(home)
-        print(f"shop: {customers:,} customers x {days} days = {events:,} events (generated in {gen.seconds:.0f} s, "
-              f"peak {gen.peak_bytes / GIB:.2f} GiB); home {home}", flush=True)
-        run = segments(home, "run", "--all")
-        windows = [line for line in run.stdout.splitlines() if line.startswith("run ")]
-        print(f"\nwhole history with `segments run --all`: {run.seconds:.0f} s ({events / run.seconds:,.0f} events/s), "
-              f"{len(windows)} consecutive runs (row budget {run_plan.row_budget():,}), peak RSS {run.peak_bytes / GIB:.2f} GiB")
-        for line in windows:
+        if args.resume and landing_days(home / "landing" / "events"):
+            print(f"resuming the shop landed in {home}", flush=True)
+        else:
+            gen = generate(home, customers, days, args.start, args.seed)
+            print(f"shop: {customers:,} customers x {days} days (generated in {gen.seconds:.0f} s, "
+                  f"peak {gen.peak_bytes / GIB:.2f} GiB); home {home}", flush=True)
+        landed = landing_days(home / "landing" / "events")
+        done = latest_snapshot_day(home)
+        first = landed[0] if done is None else done + timedelta(days=1)
+        if first > landed[-1]:
+            print(f"every landed day is built already (last snapshot {done})")
+        else:
+            run = run_days(home, first, landed[-1])
+            events = sum(run_plan.events_by_day(home / "landing" / "events", first, landed[-1]))
+            windows = [line for line in run.stdout.splitlines() if line.startswith("run ")]
+            print(f"\n{first} .. {landed[-1]} with `segments run`: {run.seconds:.0f} s ({events / run.seconds:,.0f} "
+                  f"events/s), {len(windows)} consecutive runs (row budget {run_plan.row_budget():,}), "
+                  f"peak RSS {run.peak_bytes / GIB:.2f} GiB")
+        print("\nevery successful run under the home:")
+        table = run_table(home)
+        for line in table:
             print(f"  {line}")
         print_steps("steps summed over the runs", summed_steps(home), top=12)
-        print(f"\ntarget: a 100 M-event history runs without running out of memory (this run: {events / 1e6:.1f} M events): PASS")
-        return True
+        total = lake_or_landing(home)
+        whole = latest_snapshot_day(home) == landed[-1]
+        print(f"\ntarget: a 100 M-event history runs without running out of memory (this history: "
+              f"{total / 1e6:.1f} M events, {'every' if whole else 'not every'} landed day built): {verdict(whole)}")
+        return whole
     finally:
         cleanup(args, home)
+
+
+def latest_snapshot_day(home: Path) -> date | None:
+    """The last day `customer_features` holds a snapshot of, or None before the first run."""
+    import duckdb
+
+    if not (home / "warehouse.duckdb").exists():
+        return None
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        exists = con.execute("select count(*) from information_schema.tables "
+                             "where table_schema = 'marts' and table_name = 'customer_features'").fetchone()[0]
+        return con.execute("select max(as_of_date) from marts.customer_features").fetchone()[0] if exists else None
+
+
+def run_table(home: Path) -> list[str]:
+    """One line per successful run, oldest first: its days, events and the main steps' seconds."""
+    lines = []
+    with instance(home) as inst:
+        for record in reversed(inst.get_run_records()):
+            run = record.dagster_run
+            if run.status.value != "SUCCESS" or "dagster/asset_partition_range_start" not in run.tags:
+                continue
+            first = date.fromisoformat(run.tags["dagster/asset_partition_range_start"])
+            last = date.fromisoformat(run.tags["dagster/asset_partition_range_end"])
+            steps = {stat.step_key: (stat.end_time or 0) - (stat.start_time or 0)
+                     for stat in inst.get_run_step_stats(run.run_id)}
+            training = sum(seconds for key, seconds in steps.items() if key.startswith("models__") and "gate" not in key)
+            events = sum(run_plan.events_by_day(home / "landing" / "events", first, last))
+            lines.append(f"{first} .. {last} ({(last - first).days + 1} days, {events / 1e6:.2f} M events): "
+                         f"{record.end_time - record.start_time:.0f} s; dbt {steps.get('dbt_daily_models', 0):.0f}, "
+                         f"training {training:.0f}, scoring {steps.get('score_customers', 0):.0f}, "
+                         f"segments {steps.get('segment_marts', 0):.0f}, serving {steps.get('serving__bi_copy', 0):.0f}")
+    return lines
 
 
 def summed_steps(home: Path) -> list[tuple[str, float]]:
@@ -311,6 +364,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--home", type=Path, help="use this home (one check at a time)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary homes")
+    parser.add_argument("--resume", action="store_true",
+                        help="longrun with --home: build only the landed days after the last snapshot there")
     args = parser.parse_args(argv)
     if args.home and len(args.checks) > 1:
         parser.error("--home takes one check")
