@@ -71,10 +71,14 @@ def latest_run(home: Path) -> tuple[str, list[tuple[str, float]], list]:
     with instance(home) as inst:
         record = inst.get_run_records(limit=1)[0]
         run_id = record.dagster_run.run_id
-        stats = inst.get_run_step_stats(run_id)
+        steps = sorted(step_seconds(inst, run_id).items(), key=lambda item: -item[1])
         logs = inst.all_logs(run_id)
-    steps = sorted(((s.step_key, (s.end_time or 0) - (s.start_time or 0)) for s in stats), key=lambda x: -x[1])
     return run_id, steps, logs
+
+
+def step_seconds(inst, run_id: str) -> dict[str, float]:
+    """Seconds per step key of one run."""
+    return {stat.step_key: (stat.end_time or 0) - (stat.start_time or 0) for stat in inst.get_run_step_stats(run_id)}
 
 
 def run_count(home: Path) -> int:
@@ -245,34 +249,34 @@ def check_longrun(args) -> bool:
     days = args.long_days
     customers = customers_for(args.long_events, days)
     home = args.home or Path(tempfile.mkdtemp(prefix="bench-longrun-"))
+    landing = home / "landing" / "events"
     try:
-        if args.resume and landing_days(home / "landing" / "events"):
+        if args.resume and landing_days(landing):
             print(f"resuming the shop landed in {home}", flush=True)
         else:
             gen = generate(home, customers, days, args.start, args.seed)
             print(f"shop: {customers:,} customers x {days} days (generated in {gen.seconds:.0f} s, "
                   f"peak {gen.peak_bytes / GIB:.2f} GiB); home {home}", flush=True)
-        landed = landing_days(home / "landing" / "events")
+        landed = landing_days(landing)
         done = latest_snapshot_day(home)
         first = landed[0] if done is None else done + timedelta(days=1)
         if first > landed[-1]:
             print(f"every landed day is built already (last snapshot {done})")
         else:
             run = run_days(home, first, landed[-1])
-            events = sum(run_plan.events_by_day(home / "landing" / "events", first, landed[-1]))
+            events = sum(run_plan.events_by_day(landing, first, landed[-1]))
             windows = [line for line in run.stdout.splitlines() if line.startswith("run ")]
             print(f"\n{first} .. {landed[-1]} with `segments run`: {run.seconds:.0f} s ({events / run.seconds:,.0f} "
                   f"events/s), {len(windows)} consecutive runs (row budget {run_plan.row_budget():,}), "
                   f"peak RSS {run.peak_bytes / GIB:.2f} GiB")
         print("\nevery successful run under the home:")
-        table = run_table(home)
-        for line in table:
+        for line in run_table(home):
             print(f"  {line}")
         print_steps("steps summed over the runs", summed_steps(home), top=12)
-        total = lake_or_landing(home)
         whole = latest_snapshot_day(home) == landed[-1]
         print(f"\ntarget: a 100 M-event history runs without running out of memory (this history: "
-              f"{total / 1e6:.1f} M events, {'every' if whole else 'not every'} landed day built): {verdict(whole)}")
+              f"{lake_or_landing(home) / 1e6:.1f} M events, {'every' if whole else 'not every'} landed day built): "
+              f"{verdict(whole)}")
         return whole
     finally:
         cleanup(args, home)
@@ -280,14 +284,7 @@ def check_longrun(args) -> bool:
 
 def latest_snapshot_day(home: Path) -> date | None:
     """The last day `customer_features` holds a snapshot of, or None before the first run."""
-    import duckdb
-
-    if not (home / "warehouse.duckdb").exists():
-        return None
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
-        exists = con.execute("select count(*) from information_schema.tables "
-                             "where table_schema = 'marts' and table_name = 'customer_features'").fetchone()[0]
-        return con.execute("select max(as_of_date) from marts.customer_features").fetchone()[0] if exists else None
+    return run_plan.latest_snapshot(home / "warehouse.duckdb")[0]
 
 
 def run_table(home: Path) -> list[str]:
@@ -300,8 +297,7 @@ def run_table(home: Path) -> list[str]:
                 continue
             first = date.fromisoformat(run.tags["dagster/asset_partition_range_start"])
             last = date.fromisoformat(run.tags["dagster/asset_partition_range_end"])
-            steps = {stat.step_key: (stat.end_time or 0) - (stat.start_time or 0)
-                     for stat in inst.get_run_step_stats(run.run_id)}
+            steps = step_seconds(inst, run.run_id)
             training = sum(seconds for key, seconds in steps.items() if key.startswith("models__") and "gate" not in key)
             events = sum(run_plan.events_by_day(home / "landing" / "events", first, last))
             lines.append(f"{first} .. {last} ({(last - first).days + 1} days, {events / 1e6:.2f} M events): "
@@ -316,8 +312,8 @@ def summed_steps(home: Path) -> list[tuple[str, float]]:
     totals: dict[str, float] = {}
     with instance(home) as inst:
         for record in inst.get_run_records():
-            for stat in inst.get_run_step_stats(record.dagster_run.run_id):
-                totals[stat.step_key] = totals.get(stat.step_key, 0.0) + (stat.end_time or 0) - (stat.start_time or 0)
+            for key, seconds in step_seconds(inst, record.dagster_run.run_id).items():
+                totals[key] = totals.get(key, 0.0) + seconds
     return sorted(totals.items(), key=lambda item: -item[1])
 
 

@@ -85,19 +85,26 @@ def events_by_day(landing_events: Path, first: date, last: date) -> list[int]:
 def known_customers(warehouse: Path) -> int:
     """Customers (and still-anonymous visitors) in the warehouse's latest feature snapshot; 0 before
     the first run, or while another process writes the warehouse (the budget then counts events only)."""
+    return latest_snapshot(warehouse)[1]
+
+
+def latest_snapshot(warehouse: Path) -> tuple[date | None, int]:
+    """(day, rows) of the latest `customer_features` snapshot; (None, 0) before the first run, or while
+    another process writes the warehouse."""
     if not warehouse.exists():
-        return 0
+        return None, 0
     try:
         con = duckdb.connect(str(warehouse), read_only=True)
     except duckdb.IOException:
-        return 0
+        return None, 0
     with con:
         exists = con.execute(
             "select count(*) from information_schema.tables where table_schema = 'marts' and table_name = 'customer_features'"
         ).fetchone()[0]
         if not exists:
-            return 0
-        return con.execute(
-            "select count(*) from marts.customer_features "
+            return None, 0
+        day, rows = con.execute(
+            "select max(as_of_date), count(*) from marts.customer_features "
             "where as_of_date = (select max(as_of_date) from marts.customer_features)"
-        ).fetchone()[0]
+        ).fetchone()
+        return day, rows

@@ -11,6 +11,7 @@ from orchestration.run_plan import (
     ROW_BUDGET_ENV,
     events_by_day,
     known_customers,
+    latest_snapshot,
     landed_events,
     row_budget,
     window_days,
@@ -68,6 +69,7 @@ def test_known_customers_are_the_latest_snapshot(tmp_path):
         con.execute("insert into marts.customer_features values ('a', '2026-01-01'), ('a', '2026-01-02'), "
                     "('b', '2026-01-02'), ('c', '2026-01-02'), ('d', '2026-01-01')")
     assert known_customers(warehouse) == 3
+    assert latest_snapshot(warehouse) == (date(2026, 1, 2), 3)
 
 
 @pytest.mark.slow
