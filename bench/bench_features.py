@@ -1,6 +1,7 @@
 """The per-customer feature table four ways on the same lake: one DuckDB query, polars lazy, plain
 pandas, and the project's dbt marts (the partitioned models for the window, as the daily pipeline
-builds them: `dbt build --select tag:partitioned`, called directly, not through Dagster).
+builds them: `dbt build --select tag:partitioned` without unit tests, called directly, not through
+Dagster).
 
     .venv/bin/python bench/bench_features.py --events 10M [--days 30] [--repeats 3]
     .venv/bin/python bench/bench_features.py --customers 20000 --days 30 --engines duckdb,dbt
@@ -11,6 +12,13 @@ and prints the median wall time, peak RSS, events/s and the targets: dbt within 
 query, and at least 5x faster than pandas. Each dbt repetition starts from the same warehouse
 (reference models only), so it builds the whole window from scratch like the others.
 The hand-written tables are checked to agree with each other (bench/feature_table.py).
+
+dbt engines: `dbt` builds the whole window in one invocation; `dbt-windows` builds it as the
+pipeline does a long range, in consecutive windows sized by SEGMENTS_RUN_ROW_BUDGET (timed in
+total); `dbt-day` builds only the last day on a warehouse holding the days before it (the daily run;
+that history is itself built in row-budget windows, so a 50 M-event month fits the machine).
+An engine that fails (killed out of memory, out of temp disk) is reported with how it ended and the
+others go on.
 """
 
 from __future__ import annotations
@@ -27,16 +35,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import feature_table  # noqa: E402
 from bench.harness import (  # noqa: E402
     GIB, Measured, customers_for, dbt_command, dbt_env, dbt_node_seconds, dbt_seconds_by_kind, load_average,
-    median_of, parse_count,
+    median_of, parse_count, pipeline_build,
     prepare_shop, run_measured, verdict, window_vars,
 )
 
 DBT_VS_DUCKDB_MAX = 1.5
 PANDAS_VS_DBT_MIN = 5.0
 # dbt: the whole window from an empty warehouse (a point-in-time snapshot for every day of it);
+# dbt-windows: the same, as consecutive row-budget windows (how `segments run` builds a long range);
 # dbt-day: the window's last day only, on a warehouse holding the days before (the daily run).
-ALL_ENGINES = (*feature_table.ENGINES, "dbt", "dbt-day")
-DBT_ENGINES = ("dbt", "dbt-day")
+ALL_ENGINES = (*feature_table.ENGINES, "dbt", "dbt-windows", "dbt-day")
+DBT_ENGINES = ("dbt", "dbt-windows", "dbt-day")
+# the warehouse each dbt engine starts from: reference models only, or + every day but the last
+START_WAREHOUSE = {"dbt": "dbt", "dbt-windows": "dbt", "dbt-day": "dbt-day"}
 
 
 def child(engine: str, lake: Path, as_of: date, out: Path) -> None:
@@ -46,13 +57,38 @@ def child(engine: str, lake: Path, as_of: date, out: Path) -> None:
 
 def run_engine(engine: str, home: Path, as_of: date, first: date) -> Measured:
     if engine in DBT_ENGINES:
+        shutil.copyfile(home / f"warehouse.{START_WAREHOUSE[engine]}.duckdb", home / "warehouse.duckdb")
+        if engine == "dbt-windows":
+            return build_in_windows(home, first, as_of, target=f"target-{engine}")
         start = first if engine == "dbt" else as_of
-        shutil.copyfile(home / f"warehouse.{engine}.duckdb", home / "warehouse.duckdb")
-        cmd = dbt_command(home, "build", "--select", "tag:partitioned", "--vars", window_vars(start, as_of), target=f"target-{engine}")
-        return run_measured(cmd, env=dbt_env(home))
+        return run_measured(pipeline_build(home, start, as_of, target=f"target-{engine}"), env=dbt_env(home), check=False)
     out = home / f"features_{engine}.parquet"
     cmd = [sys.executable, __file__, "--child", engine, "--home", str(home), "--as-of", as_of.isoformat(), "--out", str(out)]
-    return run_measured(cmd)
+    return run_measured(cmd, check=False)
+
+
+def build_in_windows(home: Path, first: date, last: date, target: str, verbose: bool = False) -> Measured:
+    """The partitioned models for first..last as consecutive dbt builds, each window as many days as
+    keep `events + known customers x days` within the row budget (orchestration.run_plan, as
+    `segments run` plans a long range). Summed wall time, largest peak; stops at the first failure."""
+    from orchestration import run_plan
+
+    events = run_plan.events_by_day(home / "landing" / "events", first, last)
+    budget = run_plan.row_budget()
+    total, peak, outputs, offset = 0.0, 0, [], 0
+    while offset < len(events):
+        taken = run_plan.window_days(events[offset:], run_plan.known_customers(home / "warehouse.duckdb"), budget)
+        start, end = first + timedelta(days=offset), first + timedelta(days=offset + taken - 1)
+        measured = run_measured(pipeline_build(home, start, end, target=target), env=dbt_env(home), check=False)
+        total, peak = total + measured.seconds, max(peak, measured.peak_bytes)
+        outputs.append(measured.stdout)
+        if verbose:
+            print(f"  dbt window {start}..{end} ({sum(events[offset:offset + taken]):,} events): "
+                  f"{measured.seconds:.1f} s, peak {measured.peak_bytes / GIB:.2f} GiB", flush=True)
+        if not measured.ok:
+            return Measured(total, peak, "\n".join(outputs), measured.returncode)
+        offset += taken
+    return Measured(total, peak, "\n".join(outputs))
 
 
 def prepare(home: Path, customers: int, days: int, seed: int, engines: list[str]) -> dict:
@@ -66,15 +102,17 @@ def prepare(home: Path, customers: int, days: int, seed: int, engines: list[str]
         run_measured(dbt_command(home, "build", "--exclude", "tag:partitioned"), env=env)
         shutil.copyfile(home / "warehouse.duckdb", home / "warehouse.dbt.duckdb")
     if "dbt-day" in engines and not (home / "warehouse.dbt-day.duckdb").exists():
-        if days < 2:
+        if (last - first).days < 1:
             raise SystemExit("dbt-day needs --days >= 2 (history before the timed day)")
         shutil.copyfile(home / "warehouse.dbt.duckdb", home / "warehouse.duckdb")
-        run_measured(dbt_command(home, "build", "--select", "tag:partitioned", "--vars",
-                                 window_vars(first, last - timedelta(days=1))), env=env)
+        print("building the history before the timed day (dbt-day's start):", flush=True)
+        history = build_in_windows(home, first, last - timedelta(days=1), target="dbt_target", verbose=True)
+        if not history.ok:
+            raise SystemExit(f"the history for dbt-day failed: {history.failure()}\n{history.stdout[-3000:]}")
         shutil.copyfile(home / "warehouse.duckdb", home / "warehouse.dbt-day.duckdb")
     # parse once with the timed vars, so timed runs use dbt's partial parse like a repeated daily run
     for engine in DBT_ENGINES:
-        start = first if engine == "dbt" else last
+        start = last if engine == "dbt-day" else first
         run_measured(dbt_command(home, "parse", "--vars", window_vars(start, last), target=f"target-{engine}"), env=env)
     return shop
 
@@ -93,6 +131,40 @@ def reuse(home: Path) -> dict:
             f"select count(*), min(event_date), max(event_date) from read_parquet('{glob}', hive_partitioning = true)"
         ).fetchone()
     return {"events": events, "first": first, "last": last, "generate_s": 0.0, "load_s": 0.0, "reused": True}
+
+
+def parse_rows(stdout: str) -> int:
+    return int(stdout.split("rows=")[-1].split()[0])
+
+
+def verdicts(engines: list[str], seconds: dict[str, float], runs: dict[str, list[Measured]]) -> list[str]:
+    """The issue's two targets for each whole-window dbt engine that ran (a failed engine is a MISS
+    with how it ended), and the daily run's ratio for information."""
+    def failed(engine: str) -> str:
+        return f"{engine} did not finish ({runs[engine][-1].failure()})"
+
+    lines = []
+    for dbt in [e for e in ("dbt", "dbt-windows") if e in engines]:
+        if "duckdb" in engines:
+            if dbt in seconds and "duckdb" in seconds:
+                ratio = seconds[dbt] / seconds["duckdb"]
+                lines.append(f"{dbt} / DuckDB query: {ratio:.2f}x (target <= {DBT_VS_DUCKDB_MAX}x): {verdict(ratio <= DBT_VS_DUCKDB_MAX)}")
+            else:
+                lines.append(f"{dbt} / DuckDB query (target <= {DBT_VS_DUCKDB_MAX}x): no ratio, "
+                             + "; ".join(failed(e) for e in (dbt, "duckdb") if e not in seconds) + ": MISS")
+        if "pandas" in engines:
+            if dbt in seconds and "pandas" in seconds:
+                ratio = seconds["pandas"] / seconds[dbt]
+                lines.append(f"pandas / {dbt}: {ratio:.2f}x faster (target >= {PANDAS_VS_DBT_MIN}x): {verdict(ratio >= PANDAS_VS_DBT_MIN)}")
+            elif dbt in seconds:
+                lines.append(f"pandas / {dbt} (target >= {PANDAS_VS_DBT_MIN}x): {failed('pandas')}; "
+                             f"{dbt} finished in {seconds[dbt]:.1f} s; no ratio, no verdict")
+            else:
+                lines.append(f"pandas / {dbt} (target >= {PANDAS_VS_DBT_MIN}x): {failed(dbt)}: MISS")
+    if "dbt-day" in seconds and "duckdb" in seconds:
+        lines.append(f"dbt, one new day on top of the history / DuckDB query over all days: "
+                     f"{seconds['dbt-day'] / seconds['duckdb']:.2f}x (the daily run; no target)")
+    return lines
 
 
 def dbt_rows(home: Path, as_of: date) -> int:
@@ -137,46 +209,48 @@ def main(argv: list[str] | None = None) -> int:
         print(f"shop: {events:,} events ({first}..{as_of}; {made}); home {home}", flush=True)
 
         runs: dict[str, list[Measured]] = {e: [] for e in engines}
+        rows: dict[str, int] = {}
         for repeat in range(args.repeats):
             for engine in engines:
+                if runs[engine] and not runs[engine][-1].ok:
+                    continue  # failed once: the same size fails again, and can take many minutes to
                 measured = run_engine(engine, home, as_of, first)
                 runs[engine].append(measured)
+                if measured.ok:
+                    rows[engine] = dbt_rows(home, as_of) if engine in DBT_ENGINES else parse_rows(measured.stdout)
                 print(f"  run {repeat + 1}/{args.repeats} {engine}: {measured.seconds:.2f} s, "
-                      f"peak {measured.peak_bytes / GIB:.2f} GiB", flush=True)
+                      f"peak {measured.peak_bytes / GIB:.2f} GiB" + ("" if measured.ok else f": FAILED, {measured.failure()}"),
+                      flush=True)
 
-        seconds = {e: median_of([m.seconds for m in runs[e]]) for e in engines}
+        finished = [e for e in engines if all(m.ok for m in runs[e])]
+        seconds = {e: median_of([m.seconds for m in runs[e]]) for e in finished}
         print(f"\n| engine | median wall s (of {args.repeats}, fresh process) | min-max s | peak RSS GiB | events/s | rows |")
         print("|---|---|---|---|---|---|")
         for engine in engines:
             times = [m.seconds for m in runs[engine]]
             peak = max(m.peak_bytes for m in runs[engine]) / GIB
-            rows = dbt_rows(home, as_of) if engine in DBT_ENGINES else int(runs[engine][-1].stdout.split("rows=")[-1].split()[0])
+            if engine not in finished:
+                print(f"| {engine} | did not finish: {runs[engine][-1].failure()} | | {peak:.2f} | | |")
+                continue
             print(f"| {engine} | {seconds[engine]:.2f} | {min(times):.2f}-{max(times):.2f} | {peak:.2f} | "
-                  f"{events / seconds[engine]:,.0f} | {rows:,} |")
+                  f"{events / seconds[engine]:,.0f} | {rows[engine]:,} |")
 
-        hand = [e for e in engines if e in feature_table.ENGINES]
+        hand = [e for e in finished if e in feature_table.ENGINES]
         if len(hand) > 1:
             import polars as pl
 
             problems = feature_table.disagreements({e: pl.read_parquet(home / f"features_{e}.parquet") for e in hand})
             print(f"\nhand-written tables agree ({', '.join(hand)}): {'yes' if not problems else 'NO: ' + '; '.join(problems)}")
-        for engine in [e for e in engines if e in DBT_ENGINES]:
+        for engine in [e for e in finished if e in DBT_ENGINES]:
             kinds = dbt_seconds_by_kind(home, target=f"target-{engine}")
-            print(f"\n{engine}, last repetition: execution seconds by kind (2 threads) "
+            last_run = "last window of the last repetition" if engine == "dbt-windows" else "last repetition"
+            print(f"\n{engine}, {last_run}: execution seconds by kind (2 threads) "
                   + ", ".join(f"{kind} {s:.1f}" for kind, s in sorted(kinds.items())) + "; slowest nodes:")
             for node, node_seconds in dbt_node_seconds(home, top=10, target=f"target-{engine}"):
                 print(f"  {node_seconds:7.2f}  {node[:110]}")
         print()
-        if "dbt" in engines:
-            if "duckdb" in engines:
-                ratio = seconds["dbt"] / seconds["duckdb"]
-                print(f"dbt / DuckDB query: {ratio:.2f}x (target <= {DBT_VS_DUCKDB_MAX}x): {verdict(ratio <= DBT_VS_DUCKDB_MAX)}")
-            if "pandas" in engines:
-                ratio = seconds["pandas"] / seconds["dbt"]
-                print(f"pandas / dbt: {ratio:.2f}x faster (target >= {PANDAS_VS_DBT_MIN}x): {verdict(ratio >= PANDAS_VS_DBT_MIN)}")
-        if "dbt-day" in engines and "duckdb" in engines:
-            print(f"dbt, one new day on top of the history / DuckDB query over all days: "
-                  f"{seconds['dbt-day'] / seconds['duckdb']:.2f}x (the daily run; no target)")
+        for line in verdicts(engines, seconds, runs):
+            print(line)
         print(f"after: {load_average()}")
     finally:
         if args.home is None and not args.keep:

@@ -38,12 +38,28 @@ class Measured:
     seconds: float
     peak_bytes: int
     stdout: str
+    returncode: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def failure(self) -> str:
+        """How a failed run ended, in words ('' when it succeeded)."""
+        if self.ok:
+            return ""
+        if self.returncode == -9:
+            return f"killed by SIGKILL (out of memory) after {self.seconds:.0f} s"
+        tail = [line for line in self.stdout.strip().splitlines() if line.strip()][-1:] or [""]
+        return f"exited {self.returncode} after {self.seconds:.0f} s: {tail[0][:160]}"
 
 
-def run_measured(cmd: list[str], env: dict[str, str | None] | None = None, cwd: Path = REPO) -> Measured:
+def run_measured(cmd: list[str], env: dict[str, str | None] | None = None, cwd: Path = REPO,
+                 check: bool = True) -> Measured:
     """Run a child process (env: overrides, None removes); wall time and peak RSS.
 
     The RSS is wait4's: the largest of the child and its waited-for descendants (dbt included).
+    With check=False a failed child is returned (its returncode set) instead of raised.
     """
     merged = {**os.environ, **(env or {})}
     child_env = {k: v for k, v in merged.items() if v is not None}
@@ -53,9 +69,9 @@ def run_measured(cmd: list[str], env: dict[str, str | None] | None = None, cwd: 
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
+    if proc.returncode != 0 and check:
         raise RuntimeError(f"{' '.join(cmd[:6])} ... exited {proc.returncode}:\n{out[-4000:]}")
-    return Measured(seconds, usage.ru_maxrss * 1024, out)
+    return Measured(seconds, usage.ru_maxrss * 1024, out, proc.returncode)
 
 
 def prepare_shop(home: Path, customers: int, days: int, seed: int, start: date | None = None) -> dict:
@@ -93,6 +109,14 @@ def dbt_command(home: Path, *args: str, target: str = "dbt_target") -> list[str]
         str(dbt), *args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
         "--target-path", str(home / target), "--log-path", str(home / "dbt_logs"),
     ]
+
+
+def pipeline_build(home: Path, first: date, last: date, target: str = "dbt_target") -> list[str]:
+    """`dbt build` of the partitioned models for first..last as the daily pipeline runs it (without
+    dbt unit tests, which CI runs: they cost seconds on every invocation whatever the data)."""
+    from orchestration.partitions import PARTITIONED, dbt_build_args
+
+    return dbt_command(home, *dbt_build_args(first, last), "--select", PARTITIONED, target=target)
 
 
 def window_vars(first: date, last: date) -> str:

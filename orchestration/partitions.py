@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from datetime import date, datetime, timedelta, timezone
@@ -59,6 +60,20 @@ def window_dates(start: datetime | date, end_exclusive: datetime | date) -> tupl
     if last < first:
         raise ValueError(f"empty partition window {first}..{stop}")
     return first, last
+
+
+# The dbt models built per daily window; the others are rebuilt whole.
+PARTITIONED = "tag:partitioned"
+# Unit tests check SQL logic against fixed inputs, not the day's data: CI runs them (tests/dbt), and
+# leaving them out of scheduled builds saves seconds on every run.
+SKIP_UNIT_TESTS = ("--exclude-resource-type", "unit_test")
+
+
+def dbt_build_args(first: date | None = None, last: date | None = None) -> list[str]:
+    """`dbt build` arguments of a scheduled run: for a daily window first..last, or (no window) for
+    the models rebuilt whole."""
+    window = [] if first is None or last is None else ["--vars", json.dumps(dbt_window_vars(first, last))]
+    return ["build", *SKIP_UNIT_TESTS, *window]
 
 
 def dbt_window_vars(first: date, last: date) -> dict[str, str]:

@@ -1,3 +1,4 @@
+import json
 from datetime import date, datetime, timedelta, timezone
 
 import dagster as dg
@@ -6,6 +7,7 @@ import pytest
 from orchestration.partitions import (
     START_ENV,
     daily_partitions,
+    dbt_build_args,
     dbt_window_vars,
     last_closed_day,
     landing_days,
@@ -36,6 +38,13 @@ def test_dbt_vars_are_inclusive_iso_dates():
     assert dbt_window_vars(date(2026, 1, 30), date(2026, 2, 2)) == {"min_date": "2026-01-30", "max_date": "2026-02-02"}
     with pytest.raises(ValueError):
         dbt_window_vars(date(2026, 2, 2), date(2026, 1, 30))
+
+
+def test_scheduled_dbt_builds_skip_unit_tests_and_carry_the_window():
+    args = dbt_build_args(date(2026, 1, 30), date(2026, 2, 2))
+    assert args[:3] == ["build", "--exclude-resource-type", "unit_test"]
+    assert json.loads(args[args.index("--vars") + 1]) == {"min_date": "2026-01-30", "max_date": "2026-02-02"}
+    assert dbt_build_args() == ["build", "--exclude-resource-type", "unit_test"]
 
 
 def test_partition_keys_cover_the_range():

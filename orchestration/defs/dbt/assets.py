@@ -1,21 +1,15 @@
 """dbt models as Dagster assets: the daily-partitioned (incremental) ones and the rest."""
 
-import json
-
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.lookback import partition_rebuild_window
-from orchestration.partitions import daily_partitions, dbt_window_vars
+from orchestration.partitions import PARTITIONED, daily_partitions, dbt_build_args
 from orchestration.resources import WAREHOUSE_POOL, current_home, dbt_project
 from orchestration.retries import permanent_failures
 from orchestration.defs.dbt.table_metadata import with_table_metadata
 from orchestration.defs.dbt.translator import SegmentsDbtTranslator
 
-PARTITIONED = "tag:partitioned"
-# Unit tests check SQL logic against fixed inputs, not the day's data: CI runs them (tests/dbt), and
-# leaving them out of scheduled builds saves seconds on every run.
-SKIP_UNIT_TESTS = ["--exclude-resource-type", "unit_test"]
 translator = SegmentsDbtTranslator()
 
 def _stream(dbt: DbtCliResource, context: dg.AssetExecutionContext, args: list[str]):
@@ -35,7 +29,7 @@ def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     first, last = partition_rebuild_window(current_home(), context.partition_time_window)  # + days late data corrected
     context.log.info(f"dbt window {first}..{last}")
     with permanent_failures(f"dbt build {first}..{last}"):
-        yield from _stream(dbt, context, ["build", *SKIP_UNIT_TESTS, "--vars", json.dumps(dbt_window_vars(first, last))])
+        yield from _stream(dbt, context, dbt_build_args(first, last))
 
 @dbt_assets(
     manifest=dbt_project.manifest_path,
@@ -46,4 +40,4 @@ def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
 )
 def dbt_reference_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     with permanent_failures("dbt build (reference models)"):
-        yield from _stream(dbt, context, ["build", *SKIP_UNIT_TESTS])
+        yield from _stream(dbt, context, dbt_build_args())
