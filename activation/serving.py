@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 
+from shop import duckdb_connection
 from activation.catalog import column_types, fetch_one, quote, split_name
 from activation.files import (
     remove_quietly,
@@ -232,7 +233,7 @@ def _day_filter(con, name: str, source: str, columns: dict[str, str], days: int)
 def _build_duckdb(warehouse: Path, temp_db: Path, requested: list[tuple[str, str]], published_at: str,
                   run_id: str | None) -> tuple[list[dict], list[str]]:
     served_days_kept = served_days()
-    con = duckdb.connect()
+    con = duckdb_connection.connect(temp_directory=Path(f"{temp_db}.tmp"))
     try:
         con.execute(f"attach {_sql_string(str(warehouse))} as {_SRC} (read_only)")
         con.execute(f"attach {_sql_string(str(temp_db))} as {_DST} (storage_version {_sql_string(STORAGE_VERSION)})")

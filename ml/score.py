@@ -20,6 +20,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from shop import duckdb_connection
 from ml import registry, warehouse
 from ml.served_versions import plan
 from ml.clustering import RuleSegments
@@ -191,7 +192,7 @@ def write_window(warehouse_path: str | Path, start: date, end: date, scores: pl.
     """Replace [start, end] in the score tables and these model versions' profiles, in one transaction."""
     if isinstance(profile_versions, str):
         profile_versions = [profile_versions]
-    con = duckdb.connect(str(warehouse_path))
+    con = duckdb_connection.connect(warehouse_path)
     try:
         con.register("_scores", scores)
         con.register("_clusters", clusters)

@@ -14,6 +14,8 @@ from typing import Iterable, Iterator
 import duckdb
 import polars as pl
 
+from shop import duckdb_connection
+
 FEATURES = "marts.customer_features"
 DAILY = "marts.customer_daily_activity"
 CATEGORY_DAILY = "marts.customer_category_daily"
@@ -30,7 +32,7 @@ def read_only(path: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
     path = Path(path)
     if not path.exists():
         raise WarehouseError(f"warehouse not found: {path}")
-    con = duckdb.connect(str(path), read_only=True)
+    con = duckdb_connection.connect(path, read_only=True)
     try:
         yield con
     finally:

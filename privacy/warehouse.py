@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from shop import duckdb_connection
 from privacy.subject import ROW_JSON, Subject, is_email_column, is_id_column
 
 _NON_TEXT = ("BOOLEAN", "DATE", "TIME", "TIMESTAMP", "INTERVAL", "BLOB", "STRUCT", "MAP", "UNION")
@@ -26,7 +27,7 @@ class WarehouseLocked(RuntimeError):
 def writer(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """The single write connection; a clear error when another process (a running pipeline) holds it."""
     try:
-        con = duckdb.connect(str(path))
+        con = duckdb_connection.connect(path)
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise WarehouseLocked(

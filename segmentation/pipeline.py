@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 
+from shop import duckdb_connection
 from segmentation.campaign_results import build_campaign_results_by_segment
 from segmentation.columns import KNOWN_COLUMNS, warehouse_catalogue
 from segmentation.history import HistoryResult, build_membership_history
@@ -40,7 +41,7 @@ class WindowResult:
 
 
 def build_segments_window(warehouse: Path, segments_file: Path, start: date, end: date) -> WindowResult:
-    with duckdb.connect(str(warehouse)) as con:
+    with duckdb_connection.connect(warehouse) as con:
         config = load_segments(segments_file, warehouse_catalogue(con) | KNOWN_COLUMNS)
         daily = build_daily_segments(con, config, start, end)
         history = build_membership_history(con, start, end, config.settings)

@@ -30,6 +30,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from shop import duckdb_connection
 from shop.contract import DIMENSIONS, EVENTS, QUARANTINE, Table
 from shop.home import Home
 from shop.late_data import (
@@ -197,7 +198,7 @@ def _relative(home: Home, path: Path) -> str:
 @contextmanager
 def warehouse(home: Home) -> Iterator[duckdb.DuckDBPyConnection]:
     home.root.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(home.warehouse))
+    con = duckdb_connection.connect(home.warehouse)
     try:
         con.execute("CREATE SCHEMA IF NOT EXISTS quarantine")
         for ddl in _QUARANTINE_DDL.values():
