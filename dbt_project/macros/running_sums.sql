@@ -68,10 +68,11 @@ segments as (
 
 {#- Running totals per (customer, <dimension>, horizon) over the window's days, from the `segments`
     CTE (rows valid from from_date until before to_date). Emits the CTEs changes, daily_changes,
-    days, spine and running: each contribution enters on its first day in the window and leaves on
-    its to_date, so the daily values are running sums of changes (cost linear in the window, not in
-    history). Shared by customer_category_features and customer_tag_features. `exact`: metrics
-    (money) summed as decimals, so a folded total equals the one summed from each day. -#}
+    days and running: each contribution enters on its first day in the window and leaves on its
+    to_date, so the daily values are running sums of changes (cost linear in the window, not in
+    history). A key has rows from its first change in the window on (earlier days would be 0).
+    Shared by customer_category_features and customer_tag_features. `exact`: metrics (money) summed
+    as decimals, so a folded total equals the one summed from each day. -#}
 {% macro running_window_sums(dimension, metrics, exact=[]) -%}
 changes as (
 
@@ -115,30 +116,18 @@ days as (
 
 ),
 
-spine as (
-
-    select keys.feature_key, keys.{{ dimension }}, keys.horizon, days.as_of_date
-    from (select distinct feature_key, {{ dimension }}, horizon from daily_changes) as keys
-    cross join days
-
-),
-
 running as (
 
+    -- running totals from each key's first change on: the changes up to the day, summed (a join +
+    -- hash aggregate, which DuckDB spills under its memory limit; see customer_features)
     select
-        spine.feature_key, spine.{{ dimension }}, spine.horizon, spine.as_of_date,
+        daily_changes.feature_key, daily_changes.{{ dimension }}, daily_changes.horizon, days.as_of_date,
         {%- for metric in metrics %}
-        sum(coalesce(daily_changes.{{ metric }}, 0)) over (
-            partition by spine.feature_key, spine.{{ dimension }}, spine.horizon
-            order by spine.as_of_date rows between unbounded preceding and current row
-        ) as {{ metric }}{{ ',' if not loop.last }}
+        sum(daily_changes.{{ metric }}) as {{ metric }}{{ ',' if not loop.last }}
         {%- endfor %}
-    from spine
-    left join daily_changes
-        on daily_changes.feature_key = spine.feature_key
-        and daily_changes.{{ dimension }} = spine.{{ dimension }}
-        and daily_changes.horizon = spine.horizon
-        and daily_changes.as_of_date = spine.as_of_date
+    from daily_changes
+    inner join days on days.as_of_date >= daily_changes.as_of_date
+    group by daily_changes.feature_key, daily_changes.{{ dimension }}, daily_changes.horizon, days.as_of_date
 
 )
 {%- endmacro %}

@@ -223,35 +223,25 @@ days as (
 
 ),
 
-spine as (
-
-    select keys.feature_key, keys.horizon, days.as_of_date
-    from (select distinct feature_key, horizon from daily_changes) as keys
-    cross join days
-
-),
-
 running as (
 
+    -- each (customer, horizon)'s running totals on every day of the window from its first change on:
+    -- the changes up to the day, summed. A join + hash aggregate rather than window functions over a
+    -- (customer x day) spine: DuckDB spills it under its memory limit, where the windows of ~30
+    -- aggregates ran out of memory (1 GB, 1.2 M events over 30 days). Days before a customer's first
+    -- change have no row; their totals are 0, which `seen` drops anyway.
     select
-        spine.feature_key, spine.horizon, spine.as_of_date,
-        {%- set frame = 'over (partition by spine.feature_key, spine.horizon order by spine.as_of_date rows between unbounded preceding and current row)' %}
-        min(daily_changes.first_seen_date) {{ frame }} as first_seen_date,
-        max(daily_changes.last_seen_date) {{ frame }} as last_seen_date,
-        max(daily_changes.last_purchase_date) {{ frame }} as last_purchase_date,
-        max(daily_changes.country_key) {{ frame }} as country_key,
+        daily_changes.feature_key, daily_changes.horizon, days.as_of_date,
+        min(daily_changes.first_seen_date) as first_seen_date,
+        max(daily_changes.last_seen_date) as last_seen_date,
+        max(daily_changes.last_purchase_date) as last_purchase_date,
+        max(daily_changes.country_key) as country_key,
         {%- for metric in metrics %}
-        {%- if metric in money %}
-        cast(sum(cast(coalesce(daily_changes.{{ metric }}, 0) as decimal(38, 6))) {{ frame }} as {{ double }}) as {{ metric }}{{ ',' if not loop.last }}
-        {%- else %}
-        sum(coalesce(daily_changes.{{ metric }}, 0)) {{ frame }} as {{ metric }}{{ ',' if not loop.last }}
-        {%- endif %}
+        {{ exact_sum('daily_changes.' ~ metric) if metric in money else 'sum(daily_changes.' ~ metric ~ ')' }} as {{ metric }}{{ ',' if not loop.last }}
         {%- endfor %}
-    from spine
-    left join daily_changes
-        on daily_changes.feature_key = spine.feature_key
-        and daily_changes.horizon = spine.horizon
-        and daily_changes.as_of_date = spine.as_of_date
+    from daily_changes
+    inner join days on days.as_of_date >= daily_changes.as_of_date
+    group by daily_changes.feature_key, daily_changes.horizon, days.as_of_date
 
 ),
 
