@@ -57,6 +57,8 @@ def child(engine: str, lake: Path, as_of: date, out: Path) -> None:
 
 def run_engine(engine: str, home: Path, as_of: date, first: date) -> Measured:
     if engine in DBT_ENGINES:
+        # a run killed or failed before may have left its write-ahead log: it belongs to that run's file
+        (home / "warehouse.duckdb.wal").unlink(missing_ok=True)
         shutil.copyfile(home / f"warehouse.{START_WAREHOUSE[engine]}.duckdb", home / "warehouse.duckdb")
         if engine == "dbt-windows":
             return build_in_windows(home, first, as_of, target=f"target-{engine}")
