@@ -75,21 +75,16 @@ def build_in_windows(home: Path, first: date, last: date, target: str, verbose: 
     `segments run` plans a long range). Summed wall time, largest peak; stops at the first failure."""
     from orchestration import run_plan
 
-    events = run_plan.events_by_day(home / "landing" / "events", first, last)
-    budget = run_plan.row_budget()
-    total, peak, outputs, offset = 0.0, 0, [], 0
-    while offset < len(events):
-        taken = run_plan.window_days(events[offset:], run_plan.known_customers(home / "warehouse.duckdb"), budget)
-        start, end = first + timedelta(days=offset), first + timedelta(days=offset + taken - 1)
+    total, peak, outputs = 0.0, 0, []
+    for start, end in run_plan.windows(home / "landing" / "events", home / "warehouse.duckdb", first, last):
         measured = run_measured(pipeline_build(home, start, end, target=target), env=dbt_env(home), check=False)
         total, peak = total + measured.seconds, max(peak, measured.peak_bytes)
         outputs.append(measured.stdout)
         if verbose:
-            print(f"  dbt window {start}..{end} ({sum(events[offset:offset + taken]):,} events): "
-                  f"{measured.seconds:.1f} s, peak {measured.peak_bytes / GIB:.2f} GiB", flush=True)
+            print(f"  dbt window {start}..{end}: {measured.seconds:.1f} s, peak {measured.peak_bytes / GIB:.2f} GiB",
+                  flush=True)
         if not measured.ok:
             return Measured(total, peak, "\n".join(outputs), measured.returncode)
-        offset += taken
     return Measured(total, peak, "\n".join(outputs))
 
 

@@ -10,7 +10,7 @@ A 90-day backfill of the demo shop stays one run.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -39,6 +39,21 @@ def window_days(day_events: Sequence[int], known_customers: int, budget: int) ->
             break
         taken += 1
     return taken
+
+
+def windows(landing_events: Path, warehouse: Path, first: date, last: date,
+            budget: int | None = None) -> Iterator[tuple[date, date]]:
+    """The consecutive runs [first, last] is cut into, as (window_first, window_last). Lazy: each
+    window is sized when asked for, after the caller has run the one before it, so it counts the
+    customers that run added; a caller stops early by not asking for more."""
+    budget = row_budget() if budget is None else budget
+    events = events_by_day(landing_events, first, last)
+    offset = 0
+    while offset < len(events):
+        taken = window_days(events[offset:], known_customers(warehouse), budget)
+        window_first = first + timedelta(days=offset)
+        yield window_first, window_first + timedelta(days=taken - 1)
+        offset += taken
 
 
 def row_budget(env: Mapping[str, str] | None = None) -> int:

@@ -6,7 +6,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date
 
 import dagster as dg
 
@@ -62,14 +62,8 @@ def run_in_windows(first: date, last: date, home: Home | None = None,
                    finished: Callable[[RunSummary], None] | None = None) -> list[RunSummary]:
     """Run [first, last] as consecutive runs sized by orchestration.run_plan; stops at the first failure."""
     home = configure_process(home)
-    budget = run_plan.row_budget()
-    events = run_plan.events_by_day(home.landing / "events", first, last)
     summaries: list[RunSummary] = []
-    offset = 0
-    while offset < len(events):
-        taken = run_plan.window_days(events[offset:], run_plan.known_customers(home.warehouse), budget)
-        window_first = first + timedelta(days=offset)
-        window_last = window_first + timedelta(days=taken - 1)
+    for window_first, window_last in run_plan.windows(home.landing / "events", home.warehouse, first, last):
         if started:
             started(window_first, window_last)
         summaries.append(run_range(window_first, window_last, home))
@@ -77,5 +71,4 @@ def run_in_windows(first: date, last: date, home: Home | None = None,
             finished(summaries[-1])
         if not summaries[-1].success:
             break
-        offset += taken
     return summaries

@@ -68,9 +68,9 @@ segments as (
 
 {#- Running totals per (customer, <dimension>, horizon) over the window's days, from the `segments`
     CTE (rows valid from from_date until before to_date). Emits the CTEs changes, daily_changes,
-    days and running: each contribution enters on its first day in the window and leaves on its
-    to_date, so the daily values are running sums of changes (cost linear in the window, not in
-    history). A key has rows from its first change in the window on (earlier days would be 0).
+    days, running_changes and running: each contribution enters on its first day in the window and
+    leaves on its to_date, so the daily values are running sums of changes (cost linear in the
+    window, not in history). A key has rows from its first change in the window on (earlier days would be 0).
     Shared by customer_category_features and customer_tag_features. `exact`: metrics (money) summed
     as decimals, so a folded total equals the one summed from each day. -#}
 {% macro running_window_sums(dimension, metrics, exact=[]) -%}
@@ -116,18 +116,34 @@ days as (
 
 ),
 
-running as (
+running_changes as (
 
-    -- running totals from each key's first change on: the changes up to the day, summed (a join +
-    -- hash aggregate, which DuckDB spills under its memory limit; see customer_features)
+    -- each key's running totals on its change days, and the next change day (the totals hold until
+    -- then): window functions over the changes only, so the cost is linear in the changes
     select
-        daily_changes.feature_key, daily_changes.{{ dimension }}, daily_changes.horizon, days.as_of_date,
+        feature_key, {{ dimension }}, horizon, as_of_date,
+        lead(as_of_date) over (partition by feature_key, {{ dimension }}, horizon order by as_of_date) as next_change_date,
         {%- for metric in metrics %}
-        sum(daily_changes.{{ metric }}) as {{ metric }}{{ ',' if not loop.last }}
+        sum({{ metric }}) over key_days as {{ metric }}{{ ',' if not loop.last }}
         {%- endfor %}
     from daily_changes
-    inner join days on days.as_of_date >= daily_changes.as_of_date
-    group by daily_changes.feature_key, daily_changes.{{ dimension }}, daily_changes.horizon, days.as_of_date
+    window key_days as (partition by feature_key, {{ dimension }}, horizon order by as_of_date rows between unbounded preceding and current row)
+
+),
+
+running as (
+
+    -- a row per key and window day from the key's first change on: each day takes the totals of
+    -- the last change on or before it
+    select
+        running_changes.feature_key, running_changes.{{ dimension }}, running_changes.horizon, days.as_of_date,
+        {%- for metric in metrics %}
+        running_changes.{{ metric }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from running_changes
+    inner join days
+        on days.as_of_date >= running_changes.as_of_date
+        and days.as_of_date < coalesce(running_changes.next_change_date, {{ date_add_days(window_max(), 1) }})
 
 )
 {%- endmacro %}

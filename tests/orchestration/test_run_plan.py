@@ -15,6 +15,7 @@ from orchestration.run_plan import (
     landed_events,
     row_budget,
     window_days,
+    windows,
 )
 
 
@@ -70,6 +71,22 @@ def test_known_customers_are_the_latest_snapshot(tmp_path):
                     "('b', '2026-01-02'), ('c', '2026-01-02'), ('d', '2026-01-01')")
     assert known_customers(warehouse) == 3
     assert latest_snapshot(warehouse) == (date(2026, 1, 2), 3)
+
+
+def test_windows_are_sized_one_after_the_other_with_the_customers_each_run_added(tmp_path):
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse.duckdb"
+    for day, rows in (("2026-01-01", 40), ("2026-01-02", 40), ("2026-01-03", 40), ("2026-01-05", 10)):
+        (landing / f"event_date={day}").mkdir(parents=True)
+        pl.DataFrame({"event_id": [str(i) for i in range(rows)]}).write_parquet(landing / f"event_date={day}" / "e.parquet")
+    plan = windows(landing, warehouse, date(2026, 1, 1), date(2026, 1, 5), budget=100)
+    assert next(plan) == (date(2026, 1, 1), date(2026, 1, 2))  # no customers yet: 40 + 40 fit, 120 not
+    with duckdb.connect(str(warehouse)) as con:  # the first run knows 30 customers
+        con.execute("create schema marts")
+        con.execute("create table marts.customer_features as "
+                    "select 'c' || range as customer_id, date '2026-01-02' as as_of_date from range(30)")
+    assert list(plan) == [(date(2026, 1, 3), date(2026, 1, 4)),  # (40 + 30) + (0 + 30) = 100 fits
+                          (date(2026, 1, 5), date(2026, 1, 5))]
+    assert list(windows(landing, warehouse, date(2026, 1, 6), date(2026, 1, 5), budget=100)) == []
 
 
 @pytest.mark.slow

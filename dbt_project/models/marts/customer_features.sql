@@ -223,25 +223,47 @@ days as (
 
 ),
 
-running as (
+running_changes as (
 
-    -- each (customer, horizon)'s running totals on every day of the window from its first change on:
-    -- the changes up to the day, summed. A join + hash aggregate rather than window functions over a
-    -- (customer x day) spine: DuckDB spills it under its memory limit, where the windows of ~30
-    -- aggregates ran out of memory (1 GB, 1.2 M events over 30 days). Days before a customer's first
-    -- change have no row; their totals are 0, which `seen` drops anyway.
+    -- each (customer, horizon)'s running totals on its change days, and the next change day (they
+    -- hold until then): window functions over the changes only, so the cost is linear in them, not
+    -- in customers x days (windows over such a spine ran out of memory under a 1 GB DuckDB limit,
+    -- and a join of every change with every later day grows with the square of the window)
     select
-        daily_changes.feature_key, daily_changes.horizon, days.as_of_date,
-        min(daily_changes.first_seen_date) as first_seen_date,
-        max(daily_changes.last_seen_date) as last_seen_date,
-        max(daily_changes.last_purchase_date) as last_purchase_date,
-        max(daily_changes.country_key) as country_key,
+        feature_key, horizon, as_of_date,
+        lead(as_of_date) over (partition by feature_key, horizon order by as_of_date) as next_change_date,
+        min(first_seen_date) over key_days as first_seen_date,
+        max(last_seen_date) over key_days as last_seen_date,
+        max(last_purchase_date) over key_days as last_purchase_date,
+        max(country_key) over key_days as country_key,
         {%- for metric in metrics %}
-        {{ exact_sum('daily_changes.' ~ metric) if metric in money else 'sum(daily_changes.' ~ metric ~ ')' }} as {{ metric }}{{ ',' if not loop.last }}
+        {%- if metric in money %}
+        cast(sum(cast({{ metric }} as decimal(38, 6))) over key_days as {{ double }}) as {{ metric }}{{ ',' if not loop.last }}
+        {%- else %}
+        sum({{ metric }}) over key_days as {{ metric }}{{ ',' if not loop.last }}
+        {%- endif %}
         {%- endfor %}
     from daily_changes
-    inner join days on days.as_of_date >= daily_changes.as_of_date
-    group by daily_changes.feature_key, daily_changes.horizon, days.as_of_date
+    window key_days as (partition by feature_key, horizon order by as_of_date rows between unbounded preceding and current row)
+
+),
+
+running as (
+
+    -- a row per (customer, horizon) and window day from its first change on, with the totals of
+    -- the last change on or before the day. Days before the first change would be 0, which `seen`
+    -- drops anyway.
+    select
+        running_changes.feature_key, running_changes.horizon, days.as_of_date,
+        running_changes.first_seen_date, running_changes.last_seen_date,
+        running_changes.last_purchase_date, running_changes.country_key,
+        {%- for metric in metrics %}
+        running_changes.{{ metric }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from running_changes
+    inner join days
+        on days.as_of_date >= running_changes.as_of_date
+        and days.as_of_date < coalesce(running_changes.next_change_date, {{ date_add_days(window_max(), 1) }})
 
 ),
 
