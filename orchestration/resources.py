@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 from pathlib import Path
@@ -43,13 +44,21 @@ def _manifest_is_stale() -> bool:
 
 
 def ensure_dbt_manifest() -> None:
-    """`dbt parse` when the project changed since the last manifest (what `dagster dev` does for itself)."""
+    """`dbt parse` when the project changed since the last manifest (what `dagster dev` does for itself).
+    Processes starting together (parallel test workers, two CLI runs on a fresh clone) take turns:
+    one parses, the others find a fresh manifest instead of writing the same target folder at once."""
     if not _manifest_is_stale():
         return
-    result = subprocess.run(
-        [dbt_executable(), "parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
-        capture_output=True,
-        text=True,
-    )
+    lock_path = dbt_project.manifest_path.parent / ".parse.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not _manifest_is_stale():
+            return
+        result = subprocess.run(
+            [dbt_executable(), "parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
+            capture_output=True,
+            text=True,
+        )
     if result.returncode != 0:
         raise RuntimeError(f"dbt parse failed for {DBT_PROJECT_DIR}:\n{result.stdout[-3000:]}{result.stderr[-2000:]}")

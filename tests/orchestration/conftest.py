@@ -6,6 +6,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tests.shared_homes import built_once
+
 REPO = Path(__file__).resolve().parents[2]
 SEGMENTS = Path(sys.executable).with_name("segments")
 
@@ -45,12 +47,27 @@ def registry_listing(home: Path) -> list[tuple]:
                   for r in registry.list_versions(home))
 
 
-@pytest.fixture(scope="session")
-def clean_reference(tmp_path_factory):
-    """(home, fingerprints of every table, registry listing) after one uninterrupted run of every day."""
-    from tests.fingerprint import home_fingerprint
-
-    home = tmp_path_factory.mktemp("clean-reference")
+def build_reference(home: Path) -> None:
     run_cli(home, "generate", *REFERENCE_SHOP)
     run_cli(home, "run", "--all")
+
+
+@pytest.fixture(scope="session")
+def clean_reference(tmp_path_factory):
+    """(home, fingerprints of every table, registry listing) after one uninterrupted run of every day.
+    The home is shared by every test worker: copy it (`tests.shared_homes.copy_home`) to run on it."""
+    from tests.fingerprint import home_fingerprint
+
+    home = built_once(tmp_path_factory, "clean-reference", build_reference)
     return home, home_fingerprint(home), registry_listing(home)
+
+
+# The 150-customer, 14-day shop of the pipeline and privacy tests, run end to end once per session.
+SMALL_START = "2026-01-05"
+SMALL_DAYS = 14
+
+
+def build_small_shop(home: Path) -> None:
+    run_cli(home, "generate", "--customers", "150", "--days", str(SMALL_DAYS), "--start", SMALL_START, "--seed", "7")
+    run_cli(home, "run", "--all")
+

@@ -1,7 +1,6 @@
 """Blocking checks stop what is downstream in the same run; dbt tests are Dagster asset checks."""
 
 import json
-import shutil
 from datetime import date, timedelta
 
 import dagster as dg
@@ -13,6 +12,7 @@ from orchestration.defs.dbt.table_metadata import with_table_metadata
 from orchestration.defs.dbt.translator import asset_key_for
 from orchestration.resources import dbt_project
 from tests.orchestration.conftest import REFERENCE_DAYS, REFERENCE_START
+from tests.shared_homes import copy_home
 
 
 def _run(assets, checks):
@@ -95,8 +95,7 @@ PUBLISHED_DAY = date.fromisoformat(REFERENCE_START) + timedelta(days=REFERENCE_D
 @pytest.fixture
 def reference_home(clean_reference, tmp_path, monkeypatch):
     """A copy of the clean reference home (trained models, a published serving copy) as SEGMENTS_HOME."""
-    home = tmp_path / "home"
-    shutil.copytree(clean_reference[0], home)
+    home = copy_home(clean_reference[0], tmp_path / "home")
     monkeypatch.setenv("SEGMENTS_HOME", str(home))
     return home
 

@@ -1,7 +1,7 @@
 """Re-running partitions gives byte-identical tables: warehouse, serving copy and model registry.
 
 The clean reference (conftest `clean_reference`) ran every day of a small shop once. Each test here
-re-runs some days on that same home and compares every table of every schema with the reference.
+re-runs some days on one copy of that home and compares every table of every schema with the reference.
 """
 
 from datetime import date, timedelta
@@ -10,6 +10,7 @@ import pytest
 
 from tests.fingerprint import assert_same_tables, home_fingerprint
 from tests.orchestration.conftest import REFERENCE_DAYS, REFERENCE_START, registry_listing, run_cli
+from tests.shared_homes import copy_home
 
 pytestmark = pytest.mark.slow
 
@@ -18,20 +19,27 @@ LAST = FIRST + timedelta(days=REFERENCE_DAYS - 1)
 MIDDLE = FIRST + timedelta(days=7)  # a retrain anchor (Thursday): re-running it must not train again
 
 
-def _rerun_and_compare(clean_reference, start: date, end: date, what: str) -> None:
+@pytest.fixture(scope="module")
+def rerun_home(clean_reference, tmp_path_factory):
+    """(a copy of the reference home the tests here re-run days on, its fingerprints, its registry)"""
     home, reference, versions = clean_reference
+    return copy_home(home, tmp_path_factory.mktemp("idempotency") / "home"), reference, versions
+
+
+def _rerun_and_compare(rerun_home, start: date, end: date, what: str) -> None:
+    home, reference, versions = rerun_home
     run_cli(home, "run", "--start", start.isoformat(), "--end", end.isoformat())
     assert_same_tables(reference, home_fingerprint(home), f"after re-running {what} ({start}..{end})")
     assert registry_listing(home) == versions, f"re-running {what} changed the model registry"
 
 
-def test_rerunning_a_middle_partition_changes_nothing(clean_reference):
-    _rerun_and_compare(clean_reference, MIDDLE, MIDDLE, "a middle day that is a retrain day")
+def test_rerunning_a_middle_partition_changes_nothing(rerun_home):
+    _rerun_and_compare(rerun_home, MIDDLE, MIDDLE, "a middle day that is a retrain day")
 
 
-def test_rerunning_the_last_partition_changes_nothing(clean_reference):
-    _rerun_and_compare(clean_reference, LAST, LAST, "the last day")
+def test_rerunning_the_last_partition_changes_nothing(rerun_home):
+    _rerun_and_compare(rerun_home, LAST, LAST, "the last day")
 
 
-def test_backfilling_old_days_after_later_ones_keeps_history_equal_to_the_clean_run(clean_reference):
-    _rerun_and_compare(clean_reference, FIRST + timedelta(days=1), FIRST + timedelta(days=2), "two old days")
+def test_backfilling_old_days_after_later_ones_keeps_history_equal_to_the_clean_run(rerun_home):
+    _rerun_and_compare(rerun_home, FIRST + timedelta(days=1), FIRST + timedelta(days=2), "two old days")

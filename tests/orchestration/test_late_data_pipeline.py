@@ -2,6 +2,7 @@
 in day 10's folder and, for day 9, in day 11's folder), day 11 runs: every warehouse table equals a clean run
 over all the data."""
 
+import importlib
 import math
 from datetime import date, timedelta
 from pathlib import Path
@@ -55,12 +56,14 @@ def run(first: date, last: date) -> dg.ExecuteInProcessResult:
     from orchestration.resources import ensure_dbt_manifest
 
     ensure_dbt_manifest()  # before the dbt assets read it
-    from orchestration.defs.dbt.assets import dbt_daily_models, dbt_reference_models
-    from orchestration.defs.ingest.assets import lake_dimensions, lake_events
+    # The assets' daily partitions start at the home's first landed day, read when their module runs:
+    # another test in this process may have imported them for another home.
+    dbt = importlib.reload(importlib.import_module("orchestration.defs.dbt.assets"))
+    ingest = importlib.reload(importlib.import_module("orchestration.defs.ingest.assets"))
     from orchestration.resources import dbt_cli
 
     result = dg.materialize(
-        [lake_events, lake_dimensions, dbt_reference_models, dbt_daily_models],
+        [ingest.lake_events, ingest.lake_dimensions, dbt.dbt_reference_models, dbt.dbt_daily_models],
         resources={"dbt": dbt_cli()}, tags=range_tags(first, last), raise_on_error=False,
     )
     failures = [e.step_failure_data.error for e in result.all_events if e.event_type_value == "STEP_FAILURE"]

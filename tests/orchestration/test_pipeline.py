@@ -5,12 +5,13 @@ from datetime import date, timedelta
 import duckdb
 import pytest
 
-from tests.orchestration.conftest import run_cli, table_snapshot
+from tests.orchestration.conftest import SMALL_DAYS, SMALL_START, run_cli, table_snapshot
+from tests.shared_homes import copy_home
 
 pytestmark = pytest.mark.slow
 
-START = date(2026, 1, 5)
-DAYS = 14
+START = date.fromisoformat(SMALL_START)
+DAYS = SMALL_DAYS
 MARTS = (
     "staging.stg_events",
     "marts.customer_daily_activity",
@@ -25,11 +26,8 @@ MARTS = (
 
 
 @pytest.fixture(scope="module")
-def built_home(tmp_path_factory):
-    home = tmp_path_factory.mktemp("home")
-    run_cli(home, "generate", "--customers", "150", "--days", str(DAYS), "--start", START.isoformat(), "--seed", "7")
-    run_cli(home, "run", "--all")
-    return home
+def built_home(small_shop_home, tmp_path_factory):
+    return copy_home(small_shop_home, tmp_path_factory.mktemp("pipeline") / "home")
 
 
 def test_the_run_builds_features_scores_clusters_and_segments_for_every_day(built_home):

@@ -17,13 +17,14 @@ from activation.files import sha256_file
 from privacy.audit import read_records
 from privacy.subject import email_sha256
 from shop.reasons import ERASED_CUSTOMER
-from tests.orchestration.conftest import run_cli
+from tests.orchestration.conftest import SMALL_DAYS, SMALL_START, run_cli
 from tests.privacy.traces import find_traces
+from tests.shared_homes import copy_home
 
 pytestmark = pytest.mark.slow
 
-START = date(2026, 1, 5)
-DAYS = 14
+START = date.fromisoformat(SMALL_START)
+DAYS = SMALL_DAYS
 LAST = START + timedelta(days=DAYS - 1)
 REDELIVERED = "redelivered.parquet"
 CONSENT_SEGMENT = "repeat_buyers"
@@ -51,10 +52,8 @@ def _pick_subject(warehouse) -> tuple[str, str]:
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory):
-    home = tmp_path_factory.mktemp("home")
-    run_cli(home, "generate", "--customers", "150", "--days", str(DAYS), "--start", START.isoformat(), "--seed", "7")
-    run_cli(home, "run", "--all")
+def shop(small_shop_home, tmp_path_factory):
+    home = copy_home(small_shop_home, tmp_path_factory.mktemp("forget") / "home")
     warehouse = home / "warehouse.duckdb"
     customer, segment = _pick_subject(warehouse)
     anonymous = [r[0] for r in _query(warehouse, "select anonymous_id from intermediate.int_identity_map where customer_id = ?", [customer])]
