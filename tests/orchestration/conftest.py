@@ -71,3 +71,29 @@ def build_small_shop(home: Path) -> None:
     run_cli(home, "generate", "--customers", "150", "--days", str(SMALL_DAYS), "--start", SMALL_START, "--seed", "7")
     run_cli(home, "run", "--all")
 
+
+
+def _definition_module(name: str) -> bool:
+    return name == "orchestration.definitions" or name.startswith("orchestration.defs")
+
+
+@pytest.fixture
+def fresh_definitions():
+    """The definition modules import anew inside the test, for the home it sets (their daily partitions
+    start at that home's first landed day, read at import); after it, the modules imported before are
+    put back, so the tests that follow in this process see what they would have seen without it."""
+    import orchestration
+
+    saved = {name: module for name, module in sys.modules.items() if _definition_module(name)}
+    attributes = {a: getattr(orchestration, a) for a in ("defs", "definitions") if hasattr(orchestration, a)}
+    for name in saved:
+        del sys.modules[name]
+    yield
+    for name in [name for name in sys.modules if _definition_module(name)]:
+        del sys.modules[name]
+    sys.modules.update(saved)
+    for attribute in ("defs", "definitions"):
+        if attribute in attributes:
+            setattr(orchestration, attribute, attributes[attribute])
+        elif hasattr(orchestration, attribute):
+            delattr(orchestration, attribute)

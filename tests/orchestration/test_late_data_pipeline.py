@@ -2,7 +2,6 @@
 in day 10's folder and, for day 9, in day 11's folder), day 11 runs: every warehouse table equals a clean run
 over all the data."""
 
-import importlib
 import math
 from datetime import date, timedelta
 from pathlib import Path
@@ -56,14 +55,12 @@ def run(first: date, last: date) -> dg.ExecuteInProcessResult:
     from orchestration.resources import ensure_dbt_manifest
 
     ensure_dbt_manifest()  # before the dbt assets read it
-    # The assets' daily partitions start at the home's first landed day, read when their module runs:
-    # another test in this process may have imported them for another home.
-    dbt = importlib.reload(importlib.import_module("orchestration.defs.dbt.assets"))
-    ingest = importlib.reload(importlib.import_module("orchestration.defs.ingest.assets"))
+    from orchestration.defs.dbt.assets import dbt_daily_models, dbt_reference_models
+    from orchestration.defs.ingest.assets import lake_dimensions, lake_events
     from orchestration.resources import dbt_cli
 
     result = dg.materialize(
-        [ingest.lake_events, ingest.lake_dimensions, dbt.dbt_reference_models, dbt.dbt_daily_models],
+        [lake_events, lake_dimensions, dbt_reference_models, dbt_daily_models],
         resources={"dbt": dbt_cli()}, tags=range_tags(first, last), raise_on_error=False,
     )
     failures = [e.step_failure_data.error for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
@@ -95,7 +92,7 @@ def day_activity(warehouse: Path, day: date) -> list[tuple]:
                            [day]).fetchall()
 
 
-def test_late_files_correct_their_days_to_what_a_clean_run_gives(tmp_path, monkeypatch):
+def test_late_files_correct_their_days_to_what_a_clean_run_gives(tmp_path, monkeypatch, fresh_definitions):
     monkeypatch.setenv("SEGMENTS_LATE_DAYS", "3")
     monkeypatch.setenv("DO_NOT_TRACK", "1")
     late, clean = tmp_path / "late", tmp_path / "clean"
