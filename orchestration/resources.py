@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import fcntl
-import os
 import subprocess
+import sys
+from functools import cached_property
+from importlib.metadata import version as package_version
 from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
+from packaging import version
 
 from shop.home import Home
 
@@ -22,12 +25,24 @@ dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_D
 
 def dbt_executable() -> str:
     """The dbt beside the running interpreter, so runs work without the venv on PATH."""
-    candidate = Path(os.sys.executable).with_name("dbt")
+    candidate = Path(sys.executable).with_name("dbt")
     return str(candidate) if candidate.exists() else "dbt"
 
 
+class LocalDbtCliResource(DbtCliResource):
+    """The stock resource learns dbt's version by running `dbt --version` once per process: a second
+    dbt start-up (seconds) that also asks pypi.org for the latest release, on every run of a
+    local-first tool. The dbt beside the interpreter is the installed dbt-core package: read its version."""
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        if Path(self.dbt_executable) == Path(sys.executable).with_name("dbt"):
+            return version.parse(package_version("dbt-core"))
+        return DbtCliResource._cli_version.func(self)
+
+
 def dbt_cli() -> DbtCliResource:
-    return DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
+    return LocalDbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
 
 
 def current_home() -> Home:
