@@ -72,7 +72,6 @@ def build_small_shop(home: Path) -> None:
     run_cli(home, "run", "--all")
 
 
-
 def _definition_module(name: str) -> bool:
     return name == "orchestration.definitions" or name.startswith("orchestration.defs")
 
