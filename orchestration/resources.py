@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import fcntl
+import os
+import shutil
 import subprocess
 import sys
 from functools import cached_property
@@ -19,6 +21,8 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 
 # Every step that writes warehouse.duckdb runs in this pool; the instance limits it to one slot.
 WAREHOUSE_POOL = "duckdb_warehouse"
+# dbt invocations whose target folders (run results, compiled SQL, dbt.log, ~4 MB each) a home keeps.
+DBT_RUNS_KEPT = 50
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
@@ -32,13 +36,31 @@ def dbt_executable() -> str:
 class LocalDbtCliResource(DbtCliResource):
     """The stock resource learns dbt's version by running `dbt --version` once per process: a second
     dbt start-up (seconds) that also asks pypi.org for the latest release, on every run of a
-    local-first tool. The dbt beside the interpreter is the installed dbt-core package: read its version."""
+    local-first tool. The dbt beside the interpreter is the installed dbt-core package: read its version.
+    It also writes each invocation's target folder into the project folder, where they pile up outside
+    the home: here they go to the home's dbt/runs, which keeps the last DBT_RUNS_KEPT."""
+
+    def _get_unique_target_path(self, *, context) -> Path:
+        runs = current_home().dbt_runs
+        prune_dbt_runs(runs, DBT_RUNS_KEPT - 1)
+        return runs / DbtCliResource._get_unique_target_path(self, context=context).name
 
     @cached_property
     def _cli_version(self) -> version.Version:
         if Path(self.dbt_executable) == Path(sys.executable).with_name("dbt"):
             return version.parse(package_version("dbt-core"))
         return DbtCliResource._cli_version.func(self)
+
+
+def prune_dbt_runs(runs: Path, keep: int) -> list[Path]:
+    """Remove all but the `keep` newest run folders under `runs`; returns the removed ones."""
+    if not runs.is_dir():
+        return []
+    folders = sorted((p for p in runs.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
+    removed = folders[max(keep, 0):]
+    for folder in removed:
+        shutil.rmtree(folder, ignore_errors=True)
+    return removed
 
 
 def dbt_cli() -> DbtCliResource:
@@ -74,6 +96,7 @@ def ensure_dbt_manifest() -> None:
             [dbt_executable(), "parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
             capture_output=True,
             text=True,
+            env={**os.environ, "DBT_LOG_PATH": str(dbt_project.manifest_path.parent)},
         )
     if result.returncode != 0:
         raise RuntimeError(f"dbt parse failed for {DBT_PROJECT_DIR}:\n{result.stdout[-3000:]}{result.stderr[-2000:]}")

@@ -69,6 +69,11 @@ class Home:
         return self.root / "dagster"
 
     @property
+    def dbt_runs(self) -> Path:
+        """One folder per dbt invocation of a run: run_results.json, compiled SQL, dbt.log."""
+        return self.root / "dbt" / "runs"
+
+    @property
     def exports(self) -> Path:
         return self.root / "exports"
 

@@ -1,10 +1,11 @@
 """The dbt resource knows dbt's version without starting `dbt --version` (which also calls pypi.org)."""
 
+import os
 from importlib.metadata import version
 
 import dagster_dbt.core.resource as stock
 
-from orchestration.resources import dbt_cli
+from orchestration.resources import dbt_cli, prune_dbt_runs
 
 
 def test_the_version_comes_from_the_installed_package_without_a_process(monkeypatch):
@@ -19,3 +20,21 @@ def test_a_dbt_elsewhere_is_still_asked(monkeypatch):
     monkeypatch.setattr(stock, "check_output", lambda args: b"Core:\n  - installed: 1.10.3\n")
     resource = dbt_cli().model_copy(update={"dbt_executable": "/opt/other/dbt"})
     assert str(resource._cli_version) == "1.10.3"
+
+
+def test_each_invocation_writes_its_target_folder_under_the_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEGMENTS_HOME", str(tmp_path))
+    target = dbt_cli()._get_unique_target_path(context=None)
+    assert target.parent == tmp_path / "dbt" / "runs"
+
+
+def test_only_the_newest_run_folders_are_kept(tmp_path):
+    runs = tmp_path / "runs"
+    for age in range(5):
+        folder = runs / f"run-{age}"
+        folder.mkdir(parents=True)
+        os.utime(folder, (1_000_000 - age, 1_000_000 - age))
+    removed = prune_dbt_runs(runs, 2)
+    assert sorted(p.name for p in removed) == ["run-2", "run-3", "run-4"]
+    assert sorted(p.name for p in runs.iterdir()) == ["run-0", "run-1"]
+    assert prune_dbt_runs(tmp_path / "missing", 2) == []
