@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import tempfile
 import warnings
@@ -19,6 +20,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterator
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import polars as pl
 
@@ -101,6 +104,7 @@ def ensure_tracking(home, horizons: tuple[int, ...] | None = None) -> str:
     root = _root(home)
     artifact_root(home).mkdir(parents=True, exist_ok=True)
     uri = ensure_schema(root / "mlflow.db")
+    adopt_store(root)
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     for family in FAMILIES:
         name = experiment_name(family)
@@ -114,6 +118,52 @@ def ensure_tracking(home, horizons: tuple[int, ...] | None = None) -> str:
             except MlflowException:
                 client.create_registered_model(model, tags={"family": family})
     return uri
+
+
+def adopt_store(home) -> Path | None:
+    """Make the home's MLflow store point into the home; returns the root it pointed at when that was
+    another folder (the home was copied or moved), else None.
+    MLflow stores absolute artifact locations, so a moved home would score with the original's
+    artifacts, or fail once those are gone: every text column is rewritten from the former root to this
+    one. The Default experiment, which MLflow places under the working directory, moves into the home."""
+    root = _root(home)
+    store = root / "mlflow.db"
+    if not store.exists():
+        return None
+    with sqlite3.connect(store) as con:
+        if not con.execute("select 1 from sqlite_master where type = 'table' and name = 'experiments'").fetchall():
+            return None
+        locations = [r[0] for r in con.execute("select artifact_location from experiments where name like 'segments/%'")]
+        former = _former_root(locations)
+        moved = former is not None and former != root
+        if moved:
+            for old, new in ((former.as_uri(), root.as_uri()), (str(former), str(root))):
+                _replace_in_text_columns(con, old + "/", new + "/")
+        own = artifact_root(root).as_uri()
+        con.execute("update experiments set artifact_location = ? where experiment_id = 0 and "
+                    "substr(artifact_location, 1, length(?)) != ? and not exists (select 1 from runs where experiment_id = 0)",
+                    (f"{own}/0", own, own))
+    return former if moved else None
+
+
+def _former_root(locations: list[str]) -> Path | None:
+    """The home the family experiments were created in: <root>/mlartifacts/<family>."""
+    for location in locations:
+        parsed = urlparse(location or "")
+        path = Path(url2pathname(parsed.path)) if parsed.scheme == "file" else Path(location or "")
+        if path.is_absolute() and path.parent.name == "mlartifacts":
+            return path.parent.parent
+    return None
+
+
+def _replace_in_text_columns(con: sqlite3.Connection, old: str, new: str) -> None:
+    tables = [r[0] for r in con.execute("select name from sqlite_master where type = 'table'")]
+    for table in tables:
+        for column in con.execute(f'pragma table_info("{table}")').fetchall():
+            name, kind = column[1], (column[2] or "").upper()
+            if "CHAR" in kind or "TEXT" in kind or "CLOB" in kind:
+                con.execute(f'update "{table}" set "{name}" = replace("{name}", ?, ?) where instr("{name}", ?) > 0',
+                            (old, new, old))
 
 
 def _names_for(family: str, horizons: tuple[int, ...] | None) -> tuple[str, ...]:

@@ -1,8 +1,9 @@
 """Homes that take a full `segments run` to build, built once per test session and shared by every
 test worker (pytest-xdist), then copied by the tests that change them.
 
-A copy must not point back at the original: MLflow stores absolute artifact locations, so
-`copy_home` rewrites them, or a copy's new model versions and erasures would land in the original.
+A copy must not point back at the original: MLflow stores absolute artifact locations, which
+`copy_home` points at the copy (ml.registry.adopt_store), or a copy's new model versions and erasures
+would land in the original.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
-import sqlite3
 from pathlib import Path
 from typing import Callable
+
+from ml import registry
 
 BUILT_MARKER = ".built"
 
@@ -40,19 +42,5 @@ def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Pa
 def copy_home(source: Path, target: Path) -> Path:
     """A copy of a finished home whose MLflow store points at its own artifacts."""
     shutil.copytree(source, target, ignore=shutil.ignore_patterns(BUILT_MARKER))
-    store = target / "mlflow.db"
-    if store.exists():
-        _relocate_text(store, str(source.resolve()), str(target.resolve()))
+    registry.adopt_store(target)
     return target
-
-
-def _relocate_text(database: Path, old: str, new: str) -> None:
-    """Replace the path `old` with `new` in every text column of a SQLite file."""
-    with sqlite3.connect(database) as con:
-        tables = [r[0] for r in con.execute("select name from sqlite_master where type = 'table'")]
-        for table in tables:
-            for column in con.execute(f'pragma table_info("{table}")').fetchall():
-                name, kind = column[1], (column[2] or "").upper()
-                if "CHAR" in kind or "TEXT" in kind or "CLOB" in kind:
-                    con.execute(f'update "{table}" set "{name}" = replace("{name}", ?, ?) where instr("{name}", ?) > 0',
-                                (old, new, old))

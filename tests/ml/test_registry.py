@@ -1,3 +1,6 @@
+import shutil
+import sqlite3
+
 import numpy as np
 import pytest
 
@@ -68,3 +71,27 @@ def test_ensure_tracking_is_idempotent_and_puts_artifacts_under_home(tmp_home):
     names = {m.name for m in client.search_registered_models()}
     assert {"purchase_propensity_30d", "churn_risk", "customer_lifetime_value", "discount_response",
             "next_category", "behavioral_clusters"} <= names
+
+
+def test_a_moved_home_serves_its_own_models(tmp_home, tmp_path):
+    model, frame = fitted(0)
+    version = registry.log_version(tmp_home, "purchase_propensity", NAME, model, input_example=frame.head(5),
+                                   metrics={"roc_auc": 0.8})
+    registry.record_decision(tmp_home, version, True, "first")
+    moved = tmp_path / "moved home"  # a space: artifact URIs are percent-encoded, plain paths are not
+    shutil.move(tmp_home, moved)
+
+    registry.ensure_tracking(moved)
+
+    assert registry.adopt_store(moved) is None  # already adopted: nothing left to rewrite
+    champion = registry.load_champion(moved, NAME)
+    assert np.allclose(champion.estimator.predict_proba(frame), model.predict_proba(frame))
+    client = registry.client_for(moved)
+    own = (moved / "mlartifacts").resolve().as_uri()
+    assert client.get_run(version.run_id).info.artifact_uri.startswith(own)
+    assert client.get_experiment("0").artifact_location.startswith(own)
+    with sqlite3.connect(moved / "mlflow.db") as con:
+        for table, column in (("experiments", "artifact_location"), ("runs", "artifact_uri"),
+                              ("model_versions", "storage_location")):
+            for (value,) in con.execute(f"select {column} from {table}"):
+                assert str(tmp_home) not in (value or ""), (table, value)
