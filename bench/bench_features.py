@@ -16,7 +16,9 @@ The hand-written tables are checked to agree with each other (bench/feature_tabl
 dbt engines: `dbt` builds the whole window in one invocation; `dbt-windows` builds it as the
 pipeline does a long range, in consecutive windows sized by SEGMENTS_RUN_ROW_BUDGET (timed in
 total); `dbt-day` builds only the last day on a warehouse holding the days before it (the daily run;
-that history is itself built in row-budget windows, so a 50 M-event month fits the machine).
+that history is itself built in row-budget windows, so a 50 M-event month fits the machine);
+`dbt-day-features` is that day for `customer_features` and the partitioned models it is built from
+only (the table the query computes, without the category, tag, recommendation and campaign marts).
 An engine that fails (killed out of memory, out of temp disk) is reported with how it ended and the
 others go on.
 """
@@ -43,11 +45,14 @@ DBT_VS_DUCKDB_MAX = 1.5
 PANDAS_VS_DBT_MIN = 5.0
 # dbt: the whole window from an empty warehouse (a point-in-time snapshot for every day of it);
 # dbt-windows: the same, as consecutive row-budget windows (how `segments run` builds a long range);
-# dbt-day: the window's last day only, on a warehouse holding the days before (the daily run).
-ALL_ENGINES = (*feature_table.ENGINES, "dbt", "dbt-windows", "dbt-day")
-DBT_ENGINES = ("dbt", "dbt-windows", "dbt-day")
+# dbt-day: the window's last day only, on a warehouse holding the days before (the daily run);
+# dbt-day-features: the same for customer_features and its partitioned parents only.
+ALL_ENGINES = (*feature_table.ENGINES, "dbt", "dbt-windows", "dbt-day", "dbt-day-features")
+DBT_ENGINES = ("dbt", "dbt-windows", "dbt-day", "dbt-day-features")
+DAY_ENGINES = ("dbt-day", "dbt-day-features")
 # the warehouse each dbt engine starts from: reference models only, or + every day but the last
-START_WAREHOUSE = {"dbt": "dbt", "dbt-windows": "dbt", "dbt-day": "dbt-day"}
+START_WAREHOUSE = {"dbt": "dbt", "dbt-windows": "dbt", "dbt-day": "dbt-day", "dbt-day-features": "dbt-day"}
+ONLY = {"dbt-day-features": "+customer_features"}
 
 
 def child(engine: str, lake: Path, as_of: date, out: Path) -> None:
@@ -62,8 +67,9 @@ def run_engine(engine: str, home: Path, as_of: date, first: date) -> Measured:
         shutil.copyfile(home / f"warehouse.{START_WAREHOUSE[engine]}.duckdb", home / "warehouse.duckdb")
         if engine == "dbt-windows":
             return build_in_windows(home, first, as_of, target=f"target-{engine}")
-        start = first if engine == "dbt" else as_of
-        return run_measured(pipeline_build(home, start, as_of, target=f"target-{engine}"), env=dbt_env(home), check=False)
+        start = as_of if engine in DAY_ENGINES else first
+        command = pipeline_build(home, start, as_of, target=f"target-{engine}", only=ONLY.get(engine))
+        return run_measured(command, env=dbt_env(home), check=False)
     out = home / f"features_{engine}.parquet"
     cmd = [sys.executable, __file__, "--child", engine, "--home", str(home), "--as-of", as_of.isoformat(), "--out", str(out)]
     return run_measured(cmd, check=False)
@@ -98,7 +104,7 @@ def prepare(home: Path, customers: int, days: int, seed: int, engines: list[str]
     if not (home / "warehouse.dbt.duckdb").exists():
         run_measured(dbt_command(home, "build", "--exclude", "tag:partitioned"), env=env)
         shutil.copyfile(home / "warehouse.duckdb", home / "warehouse.dbt.duckdb")
-    if "dbt-day" in engines and not (home / "warehouse.dbt-day.duckdb").exists():
+    if set(DAY_ENGINES) & set(engines) and not (home / "warehouse.dbt-day.duckdb").exists():
         if (last - first).days < 1:
             raise SystemExit("dbt-day needs --days >= 2 (history before the timed day)")
         shutil.copyfile(home / "warehouse.dbt.duckdb", home / "warehouse.duckdb")
@@ -109,7 +115,7 @@ def prepare(home: Path, customers: int, days: int, seed: int, engines: list[str]
         shutil.copyfile(home / "warehouse.duckdb", home / "warehouse.dbt-day.duckdb")
     # parse once with the timed vars, so timed runs use dbt's partial parse like a repeated daily run
     for engine in DBT_ENGINES:
-        start = last if engine == "dbt-day" else first
+        start = last if engine in DAY_ENGINES else first
         run_measured(dbt_command(home, "parse", "--vars", window_vars(start, last), target=f"target-{engine}"), env=env)
     return shop
 
@@ -161,6 +167,15 @@ def verdicts(engines: list[str], seconds: dict[str, float], runs: dict[str, list
     if "dbt-day" in seconds and "duckdb" in seconds:
         lines.append(f"dbt, one new day on top of the history / DuckDB query over all days: "
                      f"{seconds['dbt-day'] / seconds['duckdb']:.2f}x (the daily run; no target)")
+    if "dbt-day-features" in seconds and "duckdb" in seconds:
+        ratio = seconds["dbt-day-features"] / seconds["duckdb"]
+        lines.append(f"dbt, customer_features and its parents only, one new day / DuckDB query over all days: "
+                     f"{ratio:.2f}x (<= {DBT_VS_DUCKDB_MAX}x: {verdict(ratio <= DBT_VS_DUCKDB_MAX)}; the same table by the "
+                     "daily path, not the whole-window target above)")
+        if "pandas" in seconds:
+            faster = seconds["pandas"] / seconds["dbt-day-features"]
+            lines.append(f"pandas / dbt customer_features one new day: {faster:.2f}x faster (>= {PANDAS_VS_DBT_MIN}x: "
+                         f"{verdict(faster >= PANDAS_VS_DBT_MIN)}; the daily path)")
     return lines
 
 

@@ -111,12 +111,14 @@ def dbt_command(home: Path, *args: str, target: str = "dbt_target") -> list[str]
     ]
 
 
-def pipeline_build(home: Path, first: date, last: date, target: str = "dbt_target") -> list[str]:
+def pipeline_build(home: Path, first: date, last: date, target: str = "dbt_target", only: str | None = None) -> list[str]:
     """`dbt build` of the partitioned models for first..last as the daily pipeline runs it (without
-    dbt unit tests, which CI runs: they cost seconds on every invocation whatever the data)."""
+    dbt unit tests, which CI runs: they cost seconds on every invocation whatever the data).
+    `only`: a dbt selector the partitioned models are intersected with (e.g. "+customer_features")."""
     from orchestration.partitions import PARTITIONED, dbt_build_args
 
-    return dbt_command(home, *dbt_build_args(first, last), "--select", PARTITIONED, target=target)
+    select = f"{only},{PARTITIONED}" if only else PARTITIONED
+    return dbt_command(home, *dbt_build_args(first, last), "--select", select, target=target)
 
 
 def window_vars(first: date, last: date) -> str:

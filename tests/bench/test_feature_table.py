@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from bench import feature_table
-from bench.harness import customers_for, parse_count, prepare_shop
+from bench.harness import customers_for, parse_count, pipeline_build, prepare_shop
 
 
 @pytest.fixture(scope="module")
@@ -54,3 +54,12 @@ def test_sizes():
     assert customers_for(10_000_000, 30) == round(10_000_000 / (30 * 2.06))
     with pytest.raises(ValueError):
         parse_count("ten")
+
+
+def test_the_daily_build_can_be_narrowed_to_one_mart(tmp_path):
+    day = date(2025, 3, 20)
+    whole = pipeline_build(tmp_path, day, day)
+    narrowed = pipeline_build(tmp_path, day, day, only="+customer_features")
+    assert whole[whole.index("--select") + 1] == "tag:partitioned"
+    assert narrowed[narrowed.index("--select") + 1] == "+customer_features,tag:partitioned"  # intersection
+    assert [a for a in whole if a != "tag:partitioned"] == [a for a in narrowed if "customer_features" not in a]
