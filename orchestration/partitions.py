@@ -76,6 +76,14 @@ def dbt_build_args(first: date | None = None, last: date | None = None) -> list[
     return ["build", *SKIP_UNIT_TESTS, *window]
 
 
+def dbt_window_environment(first: date | None = None, last: date | None = None) -> dict[str, str]:
+    """The daily window as the environment dbt reads it from while executing (see the dbt macro
+    window_setting): unlike --vars, a new window then keeps the parse of the run before valid.
+    Without a window, both are set empty (none inherited from the caller's shell)."""
+    window = dbt_window_vars(first, last) if first is not None and last is not None else {"min_date": "", "max_date": ""}
+    return {f"SEGMENTS_DBT_{key.upper()}": value for key, value in window.items()}
+
+
 def dbt_window_vars(first: date, last: date) -> dict[str, str]:
     """dbt --vars for a daily window, both ends inclusive."""
     if last < first:

@@ -1,7 +1,7 @@
 {#-
   What a generic data test reads (dbt calls this for the tested model of every generic test).
 
-  In a run given a window (--vars min_date and max_date, as every daily run of the pipeline is),
+  In a run given a window (min_date and max_date, as every daily run of the pipeline is: see window.sql),
   the tests of a `window_replace` model read only the rows of its window column in that window:
   the rows the run wrote, instead of the whole history every day, which made the daily cost grow
   with history. A run without both vars (a plain `dbt build`, CI) tests every row. Other
@@ -25,7 +25,7 @@
 {#- The window column of the model a test is attached to, when `relation` is that model, it is
     window-replaced and the run has an explicit window; else none. -#}
 {% macro tested_window_column(relation) %}
-    {%- if not execute or not (var('min_date', none) and var('max_date', none)) -%}{% do return(none) %}{%- endif -%}
+    {%- if not execute or not (window_setting('min_date') and window_setting('max_date')) -%}{% do return(none) %}{%- endif -%}
     {%- set attached = model.get('attached_node') if model is mapping else none -%}
     {%- if not attached or attached not in graph.nodes -%}{% do return(none) %}{%- endif -%}
     {%- set node = graph.nodes[attached] -%}

@@ -1,14 +1,26 @@
 {#-
   The daily-partition window every `partitioned` model builds: [min_date, max_date], inclusive.
 
-  Both come from --vars; when either is missing it defaults to the first / last day that has a
-  folder under lake/events (a loaded day always has a file, maybe empty), so a plain
+  Both come from --vars, or else from the environment (SEGMENTS_DBT_MIN_DATE / SEGMENTS_DBT_MAX_DATE,
+  how the pipeline passes them); when either is missing it defaults to the first / last day that
+  has a folder under lake/events (a loaded day always has a file, maybe empty), so a plain
   `dbt build` covers the whole lake.
+  The environment is read only while executing, never while parsing: dbt re-parses the whole
+  project whenever --vars change, and the files using an environment variable whenever it changes
+  at parse time, so a window passed this way lets each day's run reuse the parse of the day before.
 -#}
 
+{% macro window_setting(name) %}
+    {%- set value = var(name, none) -%}
+    {%- if not value and execute -%}
+        {%- set value = env_var('SEGMENTS_DBT_' ~ name | upper, '') or none -%}
+    {%- endif -%}
+    {{ return(value) }}
+{% endmacro %}
+
 {% macro window_bounds() %}
-    {%- set min_var = var('min_date', none) -%}
-    {%- set max_var = var('max_date', none) -%}
+    {%- set min_var = window_setting('min_date') -%}
+    {%- set max_var = window_setting('max_date') -%}
     {%- if min_var and max_var -%}
         {%- set bounds = [min_var | string, max_var | string] -%}
     {%- elif not execute -%}

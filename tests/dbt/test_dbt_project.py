@@ -11,6 +11,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from orchestration.partitions import dbt_window_environment
+from orchestration.resources import environment_set
 from tests.dbt import lake, reference
 from tests.dbt.runner import DbtHome, assert_same_tables
 
@@ -240,3 +242,7 @@ def test_data_tests_of_a_windowed_run_read_only_its_window(tmp_path):
     assert not dbt.invoke("test", "--select", "stg_events", window=(D1, D1)).success
     assert not dbt.invoke("test", "--select", "stg_events").success
     assert dbt.invoke("test", "--select", "stg_events", window=(D6, D6)).success
+    # the pipeline passes the window in the environment (orchestration.partitions.dbt_window_environment)
+    for day, clean in ((D6, True), (D1, False)):
+        with environment_set(dbt_window_environment(date.fromisoformat(day), date.fromisoformat(day))):
+            assert dbt.invoke("test", "--select", "stg_events").success is clean, day

@@ -5,7 +5,7 @@ from importlib.metadata import version
 
 import dagster_dbt.core.resource as stock
 
-from orchestration.resources import dbt_cli, prune_dbt_runs
+from orchestration.resources import PARTIAL_PARSE_FILE, dbt_cli, environment_set, prune_dbt_runs, seed_partial_parse
 
 
 def test_the_version_comes_from_the_installed_package_without_a_process(monkeypatch):
@@ -38,3 +38,29 @@ def test_only_the_newest_run_folders_are_kept(tmp_path):
     assert sorted(p.name for p in removed) == ["run-2", "run-3", "run-4"]
     assert sorted(p.name for p in runs.iterdir()) == ["run-0", "run-1"]
     assert prune_dbt_runs(tmp_path / "missing", 2) == []
+
+
+def test_an_invocation_starts_from_the_newest_parse_state_of_the_home(tmp_path):
+    runs = tmp_path / "runs"
+    for age, name in enumerate(["newest", "older"]):
+        folder = runs / name
+        folder.mkdir(parents=True)
+        (folder / PARTIAL_PARSE_FILE).write_text(name)
+        os.utime(folder / PARTIAL_PARSE_FILE, (1_000_000 - age, 1_000_000 - age))
+    (runs / "no-state").mkdir()
+    target = runs / "next"
+    assert seed_partial_parse(runs, target) == runs / "newest" / PARTIAL_PARSE_FILE
+    assert (target / PARTIAL_PARSE_FILE).read_text() == "newest"
+    assert seed_partial_parse(tmp_path / "no-runs-yet", tmp_path / "first") is None
+
+
+def test_no_dbt_adapter_is_loaded_into_the_dagster_process():
+    assert dbt_cli()._initialize_dbt_core_adapter(["build"]) is None
+
+
+def test_environment_set_restores_what_was_there(monkeypatch):
+    monkeypatch.setenv("SEGMENTS_TEST_KEPT", "before")
+    monkeypatch.delenv("SEGMENTS_TEST_ADDED", raising=False)
+    with environment_set({"SEGMENTS_TEST_KEPT": "during", "SEGMENTS_TEST_ADDED": "during"}):
+        assert os.environ["SEGMENTS_TEST_KEPT"] == os.environ["SEGMENTS_TEST_ADDED"] == "during"
+    assert os.environ["SEGMENTS_TEST_KEPT"] == "before" and "SEGMENTS_TEST_ADDED" not in os.environ

@@ -8,6 +8,7 @@ from orchestration.partitions import (
     START_ENV,
     daily_partitions,
     dbt_build_args,
+    dbt_window_environment,
     dbt_window_vars,
     last_closed_day,
     landing_days,
@@ -45,6 +46,14 @@ def test_scheduled_dbt_builds_skip_unit_tests_and_carry_the_window():
     assert args[:3] == ["build", "--exclude-resource-type", "unit_test"]
     assert json.loads(args[args.index("--vars") + 1]) == {"min_date": "2026-01-30", "max_date": "2026-02-02"}
     assert dbt_build_args() == ["build", "--exclude-resource-type", "unit_test"]
+
+
+def test_the_window_as_dbt_reads_it_from_the_environment():
+    assert dbt_window_environment(date(2026, 1, 30), date(2026, 2, 2)) == {
+        "SEGMENTS_DBT_MIN_DATE": "2026-01-30", "SEGMENTS_DBT_MAX_DATE": "2026-02-02"}
+    assert dbt_window_environment() == {"SEGMENTS_DBT_MIN_DATE": "", "SEGMENTS_DBT_MAX_DATE": ""}
+    with pytest.raises(ValueError):
+        dbt_window_environment(date(2026, 2, 2), date(2026, 1, 30))
 
 
 def test_partition_keys_cover_the_range():
