@@ -8,7 +8,6 @@ otherwise force. target/ and logs/ stay inside the home, so homes never share st
 from __future__ import annotations
 
 import json
-import os
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -17,23 +16,15 @@ import polars as pl
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 from polars.testing import assert_frame_equal
 
+from orchestration.resources import environment_set
+
 REPO = Path(__file__).resolve().parents[2]
 PROJECT_DIR = REPO / "dbt_project"
 BUILT_SCHEMAS = ("staging", "intermediate", "marts")
 
 
-@contextmanager
 def _environment(home: Path):
-    saved = {k: os.environ.get(k) for k in ("SEGMENTS_HOME", "DO_NOT_TRACK", "DBT_PROFILES_DIR")}
-    os.environ.update(SEGMENTS_HOME=str(home), DO_NOT_TRACK="1", DBT_PROFILES_DIR=str(PROJECT_DIR))
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    return environment_set({"SEGMENTS_HOME": str(home), "DO_NOT_TRACK": "1", "DBT_PROFILES_DIR": str(PROJECT_DIR)})
 
 
 class DbtHome:
