@@ -5,7 +5,8 @@ from importlib.metadata import version
 
 import dagster_dbt.core.resource as stock
 
-from orchestration.resources import PARTIAL_PARSE_FILE, dbt_cli, environment_set, prune_dbt_runs, seed_partial_parse
+from orchestration.dbt_runs import PARTIAL_PARSE_FILE, prune_dbt_runs, seed_partial_parse
+from orchestration.resources import dbt_cli, environment_set
 
 
 def test_the_version_comes_from_the_installed_package_without_a_process(monkeypatch):
