@@ -20,7 +20,7 @@ import polars as pl
 from ml.boosting import BoosterParams, predict, train_booster
 from ml.fallbacks import BGNBDValue, bgnbd_inputs, buyers_mask
 from ml.features import DEFAULT_CATEGORICALS, FeatureEncoder
-from ml.reasons import booster_reasons
+from ml.reasons import shared_booster_reasons
 
 TARGET_HORIZON_DAYS = 365
 
@@ -141,8 +141,6 @@ class HurdleLifetimeValue:
         """Drivers of each forecast: the purchase-hurdle contributions (logit) plus the second stage's
         (log link), i.e. approximately log p + log E[y | buy] for small p."""
         X = self.encoder_.transform(frame)
-        out = {}
-        for output, stage in (("expected_orders_365d", self.order_model_), ("expected_value_365d", self.revenue_model_)):
-            parts = [(self.buy_, 1.0)] + ([(stage, 1.0)] if stage is not None else [])
-            out[output] = booster_reasons(parts, X, self.feature_names, k, approx)
-        return out
+        stages = {"expected_orders_365d": self.order_model_, "expected_value_365d": self.revenue_model_}
+        outputs = {output: [(stage, 1.0)] if stage is not None else [] for output, stage in stages.items()}
+        return shared_booster_reasons([(self.buy_, 1.0)], outputs, X, self.feature_names, k, approx)

@@ -95,3 +95,16 @@ def booster_reasons(parts: list[tuple], X: np.ndarray, feature_names: list[str],
             contribs = select_class(contribs, np.zeros(len(X), dtype=np.int64) if row_group is None else row_group)
         total = weight * contribs if total is None else total + weight * contribs
     return pl.Series("r", top_reasons(total, feature_names, k), dtype=pl.String)
+
+
+def shared_booster_reasons(shared: list[tuple], outputs: dict[str, list[tuple]], X: np.ndarray,
+                           feature_names: list[str], k: int = 3, approx: bool = True) -> dict[str, pl.Series]:
+    """{output: booster_reasons(shared + outputs[output], ...)}, with the shared boosters walked once
+    for all outputs when approx (Saabas)."""
+    if not approx:
+        return {name: booster_reasons(shared + parts, X, feature_names, k, approx) for name, parts in outputs.items()}
+    from ml import saabas
+
+    forests = [saabas.combine(parts) if parts else None for parts in outputs.values()]
+    results = saabas.shared_top_k_contributions(saabas.combine(shared), forests, X, k)
+    return {name: format_top(index, value, feature_names) for name, (index, value) in zip(outputs, results)}

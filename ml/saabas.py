@@ -136,9 +136,14 @@ def booster_forest(booster: xgb.Booster) -> Forest:
 
 def combine(parts: list[tuple[xgb.Booster, float]]) -> Forest:
     """One forest whose contributions are sum(weight x contributions of booster)."""
-    forests = [(booster_forest(b), float(w)) for b, w in parts]
-    if not forests:
+    if not parts:
         raise ValueError("no boosters to combine")
+    return _concatenate([booster_forest(b) for b, _ in parts], [float(w) for _, w in parts])
+
+
+def _concatenate(parts: list[Forest], weights: list[float] | None = None) -> Forest:
+    """The trees of `parts` in order, each forest's deltas times its weight (1 by default)."""
+    forests = list(zip(parts, weights or [1.0] * len(parts)))
     n_features = {f.n_features for f, _ in forests}
     if len(n_features) != 1:
         raise ValueError(f"boosters disagree on the number of features: {sorted(n_features)}")
@@ -163,13 +168,12 @@ def combine(parts: list[tuple[xgb.Booster, float]]) -> Forest:
 
 
 @numba.njit(cache=True, inline="always")
-def _accumulate(X, lo, hi, row_group, tree_root, tree_group, tree_depth, nodes, values, buf, position):
-    """Contributions of rows [lo, hi) into buf[0 : hi - lo]. Tree by tree and level by level over
-    the block of rows: a tree's nodes stay in cache and the rows' steps are independent of each
-    other, so the processor overlaps them (a row-by-row walk waits on every load)."""
+def _accumulate(X, lo, hi, row_group, tree_root, tree_group, tree_depth, nodes, values, buf, position, t_lo, t_hi):
+    """Add the contributions of trees [t_lo, t_hi) for rows [lo, hi) to buf[0 : hi - lo]. Tree by
+    tree and level by level over the block of rows: a tree's nodes stay in cache and the rows' steps
+    are independent of each other, so the processor overlaps them (a row-by-row walk waits on every load)."""
     absorbing = nodes.shape[0] - 1
-    buf[: hi - lo] = 0.0
-    for t in range(tree_root.shape[0]):
+    for t in range(t_lo, t_hi):
         group = tree_group[t]
         root = tree_root[t]
         for r in range(hi - lo):
@@ -186,30 +190,42 @@ def _accumulate(X, lo, hi, row_group, tree_root, tree_group, tree_depth, nodes, 
                 position[r] = nxt
 
 
+@numba.njit(cache=True, inline="always")
+def _select_top_k(buf, lo, hi, n_features, k, taken, out_index, out_value):
+    for i in range(lo, hi):
+        row = buf[i - lo]
+        taken[:] = False
+        for j in range(k):
+            best = -1
+            best_abs = -1.0
+            for f in range(n_features):
+                a = abs(row[f])
+                if not taken[f] and a > best_abs:
+                    best, best_abs = f, a
+            taken[best] = True
+            out_index[i, j] = best
+            out_value[i, j] = row[best]
+
+
 @numba.njit(parallel=True, cache=True)
-def _top_k(X, row_group, tree_root, tree_group, tree_depth, nodes, values, n_features, k, out_index, out_value,
+def _top_k(X, row_group, tree_root, tree_group, tree_depth, nodes, values, n_features, k, bounds, out_index, out_value,
            block):
+    """Top-k per output o of the trees [0, bounds[0]) (shared by every output) + [bounds[o], bounds[o + 1]):
+    the shared trees are walked once per block of rows, not once per output."""
     n = X.shape[0]
     n_blocks = (n + block - 1) // block
     for c in numba.prange(n_blocks):
+        shared = np.zeros((block, n_features), dtype=np.float64)
         buf = np.zeros((block, n_features), dtype=np.float64)
         position = np.zeros(block, dtype=np.int32)
         taken = np.zeros(n_features, dtype=np.bool_)
         lo, hi = c * block, min(n, (c + 1) * block)
-        _accumulate(X, lo, hi, row_group, tree_root, tree_group, tree_depth, nodes, values, buf, position)
-        for i in range(lo, hi):
-            row = buf[i - lo]
-            taken[:] = False
-            for j in range(k):
-                best = -1
-                best_abs = -1.0
-                for f in range(n_features):
-                    a = abs(row[f])
-                    if not taken[f] and a > best_abs:
-                        best, best_abs = f, a
-                taken[best] = True
-                out_index[i, j] = best
-                out_value[i, j] = row[best]
+        _accumulate(X, lo, hi, row_group, tree_root, tree_group, tree_depth, nodes, values, shared, position, 0, bounds[0])
+        for o in range(bounds.shape[0] - 1):
+            buf[: hi - lo] = shared[: hi - lo]
+            _accumulate(X, lo, hi, row_group, tree_root, tree_group, tree_depth, nodes, values, buf, position,
+                        bounds[o], bounds[o + 1])
+            _select_top_k(buf, lo, hi, n_features, k, taken, out_index[o], out_value[o])
 
 
 @numba.njit(parallel=True, cache=True)
@@ -219,7 +235,8 @@ def _dense(X, row_group, tree_root, tree_group, tree_depth, nodes, values, out, 
     for c in numba.prange(n_blocks):
         position = np.zeros(block, dtype=np.int32)
         lo, hi = c * block, min(n, (c + 1) * block)
-        _accumulate(X, lo, hi, row_group, tree_root, tree_group, tree_depth, nodes, values, out[lo:hi], position)
+        _accumulate(X, lo, hi, row_group, tree_root, tree_group, tree_depth, nodes, values, out[lo:hi], position,
+                    0, tree_root.shape[0])
 
 
 def _prepare(forest: Forest, X: np.ndarray, row_group) -> tuple[np.ndarray, np.ndarray]:
@@ -243,13 +260,25 @@ def top_k_contributions(forest: Forest, X: np.ndarray, k: int = 3, row_group=Non
                         block: int = 128) -> tuple[np.ndarray, np.ndarray]:
     """(index, value), each (n, k): the k features with the largest |approximate contribution| per
     row, largest first (ties: lower feature index first). Feature columns only, no bias."""
+    return shared_top_k_contributions(forest, [None], X, k, row_group, block)[0]
+
+
+def shared_top_k_contributions(shared: Forest, outputs: list[Forest | None], X: np.ndarray, k: int = 3,
+                               row_group=None, block: int = 128) -> list[tuple[np.ndarray, np.ndarray]]:
+    """top_k_contributions of `shared` + each forest of `outputs` (None: `shared` alone), with the
+    shared trees walked once for all of them: e.g. a hurdle model's purchase stage under each of its
+    second stages."""
+    own = [f for f in outputs if f is not None]
+    forest = _concatenate([shared, *own]) if own else shared
     X, row_group = _prepare(forest, X, row_group)
+    sizes = [len(shared.tree_root)] + [0 if f is None else len(f.tree_root) for f in outputs]
+    bounds = np.cumsum(sizes).astype(np.int32)
     k = max(0, min(int(k), forest.n_features))
-    index = np.zeros((len(X), k), dtype=np.int32)
-    value = np.zeros((len(X), k), dtype=np.float64)
-    if len(X) and k:
-        _top_k(X, row_group, *_arrays(forest), forest.n_features, k, index, value, block)
-    return index, value
+    index = np.zeros((len(outputs), len(X), k), dtype=np.int32)
+    value = np.zeros((len(outputs), len(X), k), dtype=np.float64)
+    if len(X) and k and outputs:
+        _top_k(X, row_group, *_arrays(forest), forest.n_features, k, bounds, index, value, block)
+    return [(index[o], value[o]) for o in range(len(outputs))]
 
 
 def dense_contributions(forest: Forest, X: np.ndarray, row_group=None, block: int = 128) -> np.ndarray:

@@ -6,7 +6,7 @@ import pytest
 import xgboost as xgb
 
 from ml import saabas
-from ml.reasons import booster_reasons, format_top, top_reasons
+from ml.reasons import booster_reasons, format_top, shared_booster_reasons, top_reasons
 
 
 def _data(n=4000, features=12, seed=0):
@@ -101,3 +101,19 @@ def test_shape_errors_are_clear():
         saabas.top_k_contributions(forest, X[:, :3])
     with pytest.raises(ValueError, match="row_group"):
         saabas.top_k_contributions(forest, X, row_group=np.zeros(3))
+
+
+def test_shared_trees_walked_once_give_each_outputs_own_top_k():
+    X, y, rng = _data()
+    base, first, second = (_booster(X, y, rounds=r, seed=s) for r, s in ((40, 1), (25, 2), (30, 3)))
+    forests = [saabas.booster_forest(b) for b in (base, first, second)]
+    shared = saabas.shared_top_k_contributions(forests[0], [forests[1], None, forests[2]], X, k=3)
+    separate = [saabas.top_k_contributions(saabas.combine(parts), X, k=3)
+                for parts in ([(base, 1.0), (first, 1.0)], [(base, 1.0)], [(base, 1.0), (second, 1.0)])]
+    for (index, value), (want_index, want_value) in zip(shared, separate):
+        assert np.array_equal(index, want_index)
+        assert np.array_equal(value, want_value)
+    names = [f"f{i}" for i in range(X.shape[1])]
+    reasons = shared_booster_reasons([(base, 1.0)], {"a": [(first, 1.0)], "b": []}, X, names, k=2)
+    assert reasons["a"].to_list() == booster_reasons([(base, 1.0), (first, 1.0)], X, names, k=2).to_list()
+    assert reasons["b"].to_list() == booster_reasons([(base, 1.0)], X, names, k=2).to_list()
