@@ -21,9 +21,6 @@ def prune_dbt_runs(runs: Path, keep: int) -> list[Path]:
     return removed
 
 
-PARTIAL_PARSE_FILE = "partial_parse.msgpack"
-
-
 def seed_partial_parse(runs: Path, target: Path) -> Path | None:
     """Copy the parse state of the newest earlier invocation under `runs` into `target`; returns its
     source. dbt re-parses only the files that changed since (none, from one day to the next: the
