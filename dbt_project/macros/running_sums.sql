@@ -68,7 +68,7 @@ segments as (
 
 {#- Running totals per (customer, <dimension>, horizon) over the window's days, from the `segments`
     CTE (rows valid from from_date until before to_date). Emits the CTEs changes, daily_changes,
-    days, running_changes and running: each contribution enters on its first day in the window and
+    days, running_changes and running (a one-day window: changes, daily_changes and running): each contribution enters on its first day in the window and
     leaves on its to_date, so the daily values are running sums of changes (cost linear in the
     window, not in history). A key has rows from its first change in the window on (earlier days would be 0).
     Shared by customer_category_features and customer_tag_features. `exact`: metrics (money) summed
@@ -110,6 +110,15 @@ daily_changes as (
 
 ),
 
+{% if window_is_one_day() -%}
+running as (
+
+    -- one day: every change falls on it, so each key's totals are its changes of that day
+    select feature_key, {{ dimension }}, horizon, as_of_date, {{ metrics | join(', ') }}
+    from daily_changes
+
+)
+{%- else -%}
 days as (
 
     {{ window_days() }}
@@ -146,6 +155,7 @@ running as (
         and days.as_of_date < coalesce(running_changes.next_change_date, {{ date_add_days(window_max(), 1) }})
 
 )
+{%- endif %}
 {%- endmacro %}
 
 {#- The `baseline` rows of a folded window, from one read of the snapshot of min_date - 1 in

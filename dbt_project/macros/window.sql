@@ -40,6 +40,13 @@
     {{ return(bounds) }}
 {% endmacro %}
 
+{#- True when the window is a single day (a daily run): running totals over its days are then just
+    each key's changes on that day, with no window functions to compute. -#}
+{% macro window_is_one_day() %}
+    {%- set bounds = window_bounds() -%}
+    {{ return(bounds[0] == bounds[1]) }}
+{% endmacro %}
+
 {% macro window_min() -%}{{ date_literal(window_bounds()[0]) }}{%- endmacro %}
 {% macro window_max() -%}{{ date_literal(window_bounds()[1]) }}{%- endmacro %}
 

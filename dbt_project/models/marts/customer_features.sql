@@ -217,6 +217,17 @@ daily_changes as (
 
 ),
 
+{% if window_is_one_day() -%}
+running as (
+
+    -- one day (a daily run): every change falls on it, so each key's totals are its changes
+    select
+        feature_key, horizon, as_of_date, first_seen_date, last_seen_date, last_purchase_date, country_key,
+        {{ metrics | join(', ') }}
+    from daily_changes
+
+),
+{%- else -%}
 days as (
 
     {{ window_days() }}
@@ -266,6 +277,7 @@ running as (
         and days.as_of_date < coalesce(running_changes.next_change_date, {{ date_add_days(window_max(), 1) }})
 
 ),
+{%- endif %}
 
 pivoted as (
 
