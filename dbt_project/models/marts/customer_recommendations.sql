@@ -141,16 +141,57 @@ pairs as (
 
 ),
 
+customer_keys as (
+
+    -- the co-occurrence work below (up to max_seeds x max_related rows per customer) groups and
+    -- ranks on integer keys, which DuckDB hashes and sorts far faster than the string ids;
+    -- product keys follow product_id order, so ties still break by product_id
+    select customer_id, row_number() over () as customer_key
+    from customers
+
+),
+
+product_keys as (
+
+    select product_id, row_number() over (order by product_id) as product_key
+    from (
+        select product_id from pairs
+        union
+        select related_product_id from pairs
+    ) as paired
+
+),
+
+key_pairs as (
+
+    select seed.product_key as seed_key, related.product_key as related_key, pairs.co_purchases, pairs.co_views
+    from pairs
+    inner join product_keys as seed on seed.product_id = pairs.product_id
+    inner join product_keys as related on related.product_id = pairs.related_product_id
+
+),
+
 co_occurring as (
 
     select
-        seeds.customer_id,
-        pairs.related_product_id as product_id,
-        sum(pairs.co_purchases) as co_purchases,
-        sum(pairs.co_views) as co_views
+        customer_keys.customer_key,
+        key_pairs.related_key as product_key,
+        sum(key_pairs.co_purchases) as co_purchases,
+        sum(key_pairs.co_views) as co_views
     from seeds
-    inner join pairs on pairs.product_id = seeds.product_id
-    group by seeds.customer_id, pairs.related_product_id
+    inner join customer_keys on customer_keys.customer_id = seeds.customer_id
+    inner join product_keys on product_keys.product_id = seeds.product_id
+    inner join key_pairs on key_pairs.seed_key = product_keys.product_key
+    group by customer_keys.customer_key, key_pairs.related_key
+
+),
+
+recently_bought_keys as (
+
+    select customer_keys.customer_key, product_keys.product_key
+    from recently_bought
+    inner join customer_keys on customer_keys.customer_id = recently_bought.customer_id
+    inner join product_keys on product_keys.product_id = recently_bought.product_id
 
 ),
 
@@ -207,34 +248,38 @@ co_occurring_ranked as (
     -- here and each of them ranks ahead of every popular product, so only the first top_n can make
     -- the final list: trimming here gives the same result with far fewer rows to rank below.
     select
-        customer_id,
-        product_id,
+        customer_key,
+        product_key,
         tier,
-        reason,
         score,
-        row_number() over (partition by customer_id order by tier, score desc, product_id) as co_rank
+        row_number() over (partition by customer_key order by tier, score desc, product_key) as co_rank
     from (
         select
-            co_occurring.customer_id,
-            co_occurring.product_id,
+            co_occurring.customer_key,
+            co_occurring.product_key,
             case when co_occurring.co_purchases > 0 then 1 else 2 end as tier,
-            case when co_occurring.co_purchases > 0 then 'co_purchase' else 'co_view' end as reason,
             case when co_occurring.co_purchases > 0 then co_occurring.co_purchases else co_occurring.co_views end as score
         from co_occurring
-        left join recently_bought
-            on recently_bought.customer_id = co_occurring.customer_id
-            and recently_bought.product_id = co_occurring.product_id
-        where recently_bought.product_id is null
-          and (co_occurring.co_purchases > 0 or co_occurring.co_views > 0)
+        anti join recently_bought_keys
+            on recently_bought_keys.customer_key = co_occurring.customer_key
+            and recently_bought_keys.product_key = co_occurring.product_key
+        where co_occurring.co_purchases > 0 or co_occurring.co_views > 0
     ) as co_candidates
 
 ),
 
 candidates as (
 
-    select customer_id, product_id, tier, reason, score
+    select
+        customer_keys.customer_id,
+        product_keys.product_id,
+        co_occurring_ranked.tier,
+        case when co_occurring_ranked.tier = 1 then 'co_purchase' else 'co_view' end as reason,
+        co_occurring_ranked.score
     from co_occurring_ranked
-    where co_rank <= {{ top_n }}
+    inner join customer_keys on customer_keys.customer_key = co_occurring_ranked.customer_key
+    inner join product_keys on product_keys.product_key = co_occurring_ranked.product_key
+    where co_occurring_ranked.co_rank <= {{ top_n }}
 
     union all
 
