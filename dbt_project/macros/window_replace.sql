@@ -6,7 +6,9 @@
        identified visitors, a link that moved earlier), delete the rows matching the batch on
        `also_replace_keys` too; if those keys include the window column, only the few dates the
        batch holds outside the window are touched, so a plain daily run never scans history;
-    3. insert the batch, in window-column order (keeps DuckDB's zone maps useful for pruning).
+    3. insert the batch, in window-column order (keeps DuckDB's zone maps useful for pruning); a
+       one-day window's batch is all one day, so it goes in unsorted (sorting 10 M staged events
+       cost ~4 s).
 
   Deleting by window rather than by the keys present in the batch is what makes a day rebuilt
   with fewer rows leave no stale rows behind. Runs inside dbt's transaction.
@@ -42,5 +44,6 @@
     {%- endif %}
 
     insert into {{ target }} ({{ columns }})
-    select {{ columns }} from {{ batch }} order by {{ window_column }};
+    select {{ columns }} from {{ batch }}
+    {%- if also_keys or not window_is_one_day() %} order by {{ window_column }}{% endif %};
 {% endmacro %}

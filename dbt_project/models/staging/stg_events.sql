@@ -50,7 +50,7 @@ typed as (
 
 ),
 
-valid as (
+valid as materialized (
 
     -- The loader validated these already; staging still refuses what would break the marts.
     select * from typed
@@ -61,12 +61,27 @@ valid as (
 
 ),
 
+duplicated as (
+
+    -- the loader quarantines repeated ids, so copies are rare: only their ids are ranked (a window
+    -- over every event cost ~8 s of a 10 M-event day)
+    select event_id from valid group by event_id having count(*) > 1
+
+),
+
 ranked as (
+
+    select valid.*, 1 as copy_number
+    from valid
+    anti join duplicated on duplicated.event_id = valid.event_id
+
+    union all
 
     select
         valid.*,
         row_number() over (partition by event_id order by event_ts, source_file, event_type) as copy_number
     from valid
+    semi join duplicated on duplicated.event_id = valid.event_id
 
 )
 
