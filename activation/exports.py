@@ -176,13 +176,14 @@ def build_audience(con: duckdb.DuckDBPyConnection, segment: str, as_of: date, ch
     missing: list[str] = []
     members = _frame(con, f"select distinct cast(customer_id as varchar) as customer_id from {_ref(SEGMENTS)} "
                           f"where segment = ? and as_of_date = ? order by 1", [segment, as_of])
-    profile, consent_source = _profile(con, members, as_of, missing)
+    member_ids = _members_only(segment, as_of)
+    profile, consent_source = _profile(con, members, as_of, missing, member_ids)
     frame = members.join(profile, on="customer_id", how="left")
 
-    scores, scores_as_of = _scores(con, as_of, missing)
+    scores, scores_as_of = _scores(con, as_of, missing, member_ids)
     if scores is not None:
         frame = frame.join(scores, on="customer_id", how="left")
-    recs, recs_as_of = _recommendations(con, as_of, top_n, missing)
+    recs, recs_as_of = _recommendations(con, as_of, top_n, missing, member_ids)
     if recs is not None:
         frame = frame.join(recs, on="customer_id", how="left")
 
@@ -209,7 +210,15 @@ def build_audience(con: duckdb.DuckDBPyConnection, segment: str, as_of: date, ch
     return audience, info
 
 
-def _profile(con, members: pl.DataFrame, as_of: date, missing: list[str]) -> tuple[pl.DataFrame, dict]:
+def _members_only(segment: str, as_of: date) -> tuple[str, list]:
+    """SQL condition (and its parameters) keeping a table's rows of the segment's members that day:
+    the profile, scores and recommendations are read for the audience, not for every customer."""
+    return (f"cast(customer_id as varchar) in (select cast(customer_id as varchar) from {_ref(SEGMENTS)} "
+            "where segment = ? and as_of_date = ?)", [segment, as_of])
+
+
+def _profile(con, members: pl.DataFrame, as_of: date, missing: list[str],
+             member_ids: tuple[str, list]) -> tuple[pl.DataFrame, dict]:
     """email_sha256 and consent per member. Consent: stg_customers (current) wins over the day's
     customer_features; a field neither has stays null (= no consent) and is listed as missing.
     email_sha256: the first non-null of the two."""
@@ -223,9 +232,11 @@ def _profile(con, members: pl.DataFrame, as_of: date, missing: list[str]) -> tup
             continue
         prefix = f"{pair[1]}__"
         select = ", ".join(f"{quote(c)} as {quote(prefix + c)}" for c in wanted)
-        where, params = (" where as_of_date = ?", [as_of]) if day_filter else ("", [])
-        extra = _frame(con, f"select cast(customer_id as varchar) as customer_id, {select} from {_ref(pair)}{where} "
-                            "qualify row_number() over (partition by cast(customer_id as varchar)) = 1", params)
+        where, params = ("as_of_date = ? and ", [as_of]) if day_filter else ("", [])
+        extra = _frame(con, f"select cast(customer_id as varchar) as customer_id, {select} from {_ref(pair)} "
+                            f"where {where}{member_ids[0]} "
+                            "qualify row_number() over (partition by cast(customer_id as varchar)) = 1",
+                       params + member_ids[1])
         profile = profile.join(extra, on="customer_id", how="left")
         for c in wanted:
             candidates[c].append((_name(pair), prefix + c))
@@ -248,7 +259,7 @@ def _latest_day_on_or_before(con, pair: tuple[str, str], as_of: date) -> date | 
     return _as_date(fetch_one(con, f"select max(as_of_date) from {_ref(pair)} where as_of_date <= ?", [as_of])[0])
 
 
-def _scores(con, as_of: date, missing: list[str]) -> tuple[pl.DataFrame | None, date | None]:
+def _scores(con, as_of: date, missing: list[str], member_ids: tuple[str, list]) -> tuple[pl.DataFrame | None, date | None]:
     cols = table_columns(con, None, *SCORES)
     if not cols or "customer_id" not in cols or "as_of_date" not in cols:
         missing.append(_name(SCORES))
@@ -261,12 +272,14 @@ def _scores(con, as_of: date, missing: list[str]) -> tuple[pl.DataFrame | None, 
         return None, day
     select = ", ".join(quote(c) for c in wanted)
     frame = _frame(con, f"select cast(customer_id as varchar) as customer_id, {select} from {_ref(SCORES)} "
-                        f"where as_of_date = ? qualify row_number() over (partition by cast(customer_id as varchar)) = 1",
-                   [day])
+                        f"where as_of_date = ? and {member_ids[0]} "
+                        "qualify row_number() over (partition by cast(customer_id as varchar)) = 1",
+                   [day] + member_ids[1])
     return frame, day
 
 
-def _recommendations(con, as_of: date, top_n: int, missing: list[str]) -> tuple[pl.DataFrame | None, date | None]:
+def _recommendations(con, as_of: date, top_n: int, missing: list[str],
+                     member_ids: tuple[str, list]) -> tuple[pl.DataFrame | None, date | None]:
     cols = table_columns(con, None, *RECOMMENDATIONS)
     if not cols or "customer_id" not in cols or "product_id" not in cols:
         missing.append(_name(RECOMMENDATIONS))
@@ -274,7 +287,7 @@ def _recommendations(con, as_of: date, top_n: int, missing: list[str]) -> tuple[
     where, params, day = "", [], None
     if "as_of_date" in cols:
         day = _latest_day_on_or_before(con, RECOMMENDATIONS, as_of)
-        where, params = " where as_of_date = ?", [day]
+        where, params = "as_of_date = ? and ", [day]
     if "rank" in cols:
         order = "rank asc nulls last, cast(product_id as varchar)"
     elif "score" in cols:
@@ -288,10 +301,11 @@ def _recommendations(con, as_of: date, top_n: int, missing: list[str]) -> tuple[
         from (
             select cast(customer_id as varchar) as customer_id, cast(product_id as varchar) as product_id,
                    row_number() over (partition by cast(customer_id as varchar) order by {order}) as n
-            from {_ref(RECOMMENDATIONS)}{where}
+            from {_ref(RECOMMENDATIONS)}
+            where {where}{member_ids[0]}
         )
         where n <= ? and product_id is not null
-        group by customer_id""", params + [top_n])
+        group by customer_id""", params + member_ids[1] + [top_n])
     return frame, day
 
 
