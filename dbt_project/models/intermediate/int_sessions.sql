@@ -85,24 +85,16 @@ keyed as (
 
 ),
 
-ordered as (
-
-    select
-        keyed.*,
-        row_number() over (partition by session_key, event_date order by event_ts, event_id) as position,
-        row_number() over (
-            partition by session_key, event_date
-            order by case when device_type is null then 1 else 0 end, event_ts, event_id
-        ) as device_position
-    from keyed
-
-),
-
 facts as (
 
+    -- a session's visitor and device key are those of its first event, its device type that of its
+    -- first event with one (arg_min skips null values): no ranking of every event of the day
     select
         session_key,
         event_date as session_date,
+        arg_min(visitor_key, {'ts': event_ts, 'id': event_id}) as visitor_key,
+        arg_min(device_key, {'ts': event_ts, 'id': event_id}) as device_key,
+        arg_min(device_type, {'ts': event_ts, 'id': event_id}) as device_type,
         min(event_ts) as session_start,
         max(event_ts) as session_end,
         max(customer_id) as customer_id,
@@ -117,30 +109,16 @@ facts as (
         count(case when event_type = 'remove_from_cart' then 1 end) as cart_removes,
         count(case when event_type = 'begin_checkout' then 1 end) as checkouts,
         count(case when event_type = 'purchase' then 1 end) as purchase_events
-    from ordered
+    from keyed
     group by session_key, event_date
-
-),
-
-first_event as (
-
-    select session_key, event_date as session_date, visitor_key, device_key
-    from ordered where position = 1
-
-),
-
-first_device as (
-
-    select session_key, event_date as session_date, device_type
-    from ordered where device_position = 1
 
 )
 
 select
     facts.session_key,
     facts.session_date,
-    first_event.visitor_key,
-    first_event.device_key,
+    facts.visitor_key,
+    facts.device_key,
     facts.customer_id,
     facts.anonymous_id,
     facts.has_sent_session_id,
@@ -158,9 +136,5 @@ select
     facts.purchase_events,
     facts.purchase_events > 0 as has_purchase,
     facts.cart_adds > 0 and facts.purchase_events = 0 as is_abandoned,
-    first_device.device_type
+    facts.device_type
 from facts
-inner join first_event
-    on first_event.session_key = facts.session_key and first_event.session_date = facts.session_date
-inner join first_device
-    on first_device.session_key = facts.session_key and first_device.session_date = facts.session_date
