@@ -68,7 +68,7 @@ segments as (
 
 {#- Running totals per (customer, <dimension>, horizon) over the window's days, from the `segments`
     CTE (rows valid from from_date until before to_date). Emits the CTEs changes, daily_changes,
-    days, running_changes and running (a one-day window: changes, daily_changes and running): each contribution enters on its first day in the window and
+    days, running_changes and running (a one-day window: changes and running, a key's changes): each contribution enters on its first day in the window and
     leaves on its to_date, so the daily values are running sums of changes (cost linear in the
     window, not in history). A key has rows from its first change in the window on (earlier days would be 0).
     Shared by customer_category_features and customer_tag_features. `exact`: metrics (money) summed
@@ -98,6 +98,16 @@ changes as (
 
 ),
 
+{% if window_is_one_day() -%}
+running as (
+
+    -- one day: every change falls on it, so a key's totals are the sum of its changes, which the
+    -- models' pivot (a sum per key and horizon) adds up without a grouping of its own here
+    select feature_key, {{ dimension }}, horizon, as_of_date, {{ metrics | join(', ') }}
+    from changes
+
+)
+{%- else -%}
 daily_changes as (
 
     select
@@ -110,15 +120,6 @@ daily_changes as (
 
 ),
 
-{% if window_is_one_day() -%}
-running as (
-
-    -- one day: every change falls on it, so each key's totals are its changes of that day
-    select feature_key, {{ dimension }}, horizon, as_of_date, {{ metrics | join(', ') }}
-    from daily_changes
-
-)
-{%- else -%}
 days as (
 
     {{ window_days() }}

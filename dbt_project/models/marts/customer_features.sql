@@ -63,6 +63,8 @@
     {%- do snapshot_columns.update({horizon: columns}) -%}
 {%- endfor -%}
 {%- set fold = is_incremental() and has_snapshot_before_window(this) -%}
+{#- a one-day window (every daily run): each key's changes are its totals, pivoted straight from them -#}
+{%- set one_day = window_is_one_day() -%}
 
 with links as (
 
@@ -201,6 +203,7 @@ changes as (
 
 ),
 
+{% if not one_day -%}
 daily_changes as (
 
     select
@@ -217,17 +220,6 @@ daily_changes as (
 
 ),
 
-{% if window_is_one_day() -%}
-running as (
-
-    -- one day (a daily run): every change falls on it, so each key's totals are its changes
-    select
-        feature_key, horizon, as_of_date, first_seen_date, last_seen_date, last_purchase_date, country_key,
-        {{ metrics | join(', ') }}
-    from daily_changes
-
-),
-{%- else -%}
 days as (
 
     {{ window_days() }}
@@ -284,20 +276,20 @@ pivoted as (
     select
         feature_key as customer_id,
         as_of_date,
-        max(case when horizon = 0 then first_seen_date end) as first_seen_date,
+        min(case when horizon = 0 then first_seen_date end) as first_seen_date,
         max(case when horizon = 0 then last_seen_date end) as last_seen_date,
         max(case when horizon = 0 then last_purchase_date end) as last_purchase_date,
         max(case when horizon = 0 then country_key end) as country_key,
         {%- for metric in lifetime.keys() %}
-        coalesce(sum(case when horizon = 0 then {{ metric }} end), 0) as {{ lifetime[metric] }},
+        coalesce({{ horizon_sum(0, metric, one_day and metric in money) }}, 0) as {{ lifetime[metric] }},
         {%- endfor %}
         {%- for horizon, wanted in rolling.items() %}
         {%- set outer_last = loop.last %}
         {%- for metric in wanted %}
-        coalesce(sum(case when horizon = {{ horizon }} then {{ metric }} end), 0) as {{ metric }}_{{ horizon }}d{{ '' if outer_last and loop.last else ',' }}
+        coalesce({{ horizon_sum(horizon, metric, one_day and metric in money) }}, 0) as {{ metric }}_{{ horizon }}d{{ '' if outer_last and loop.last else ',' }}
         {%- endfor %}
         {%- endfor %}
-    from running
+    from {{ 'changes' if one_day else 'running' }}
     group by feature_key, as_of_date
 
 ),
