@@ -68,9 +68,10 @@ segments as (
 
 {#- Running totals per (customer, <dimension>, horizon) over the window's days, from the `segments`
     CTE (rows valid from from_date until before to_date). Emits the CTEs changes, daily_changes,
-    days, running_changes and running (a one-day window: changes and running, a key's changes): each contribution enters on its first day in the window and
-    leaves on its to_date, so the daily values are running sums of changes (cost linear in the
-    window, not in history). A key has rows from its first change in the window on (earlier days would be 0).
+    days, running_changes and running (a one-day window: changes, and running = the changes): each
+    contribution enters on its first day in the window and leaves on its to_date, so the daily
+    values are running sums of changes (cost linear in the window, not in history). A key has rows
+    from its first change in the window on (earlier days would be 0).
     Shared by customer_category_features and customer_tag_features. `exact`: metrics (money) summed
     as decimals, so a folded total equals the one summed from each day. -#}
 {% macro running_window_sums(dimension, metrics, exact=[]) -%}
