@@ -174,9 +174,8 @@ def build_audience(con: duckdb.DuckDBPyConnection, segment: str, as_of: date, ch
                    top_n: int = DEFAULT_TOP_N) -> tuple[pl.DataFrame, dict]:
     """(audience frame, facts for the manifest) from an open warehouse connection."""
     missing: list[str] = []
-    members = _frame(con, f"select distinct cast(customer_id as varchar) as customer_id from {_ref(SEGMENTS)} "
-                          f"where segment = ? and as_of_date = ? order by 1", [segment, as_of])
     member_ids = _members_only(segment, as_of)
+    members = _frame(con, f"select distinct customer_id from ({_member_ids_sql()}) order by 1", member_ids[1])
     profile, consent_source = _profile(con, members, as_of, missing, member_ids)
     frame = members.join(profile, on="customer_id", how="left")
 
@@ -210,11 +209,15 @@ def build_audience(con: duckdb.DuckDBPyConnection, segment: str, as_of: date, ch
     return audience, info
 
 
+def _member_ids_sql() -> str:
+    """The ids of a segment's members on a day (parameters: segment, as_of_date)."""
+    return f"select cast(customer_id as varchar) as customer_id from {_ref(SEGMENTS)} where segment = ? and as_of_date = ?"
+
+
 def _members_only(segment: str, as_of: date) -> tuple[str, list]:
     """SQL condition (and its parameters) keeping a table's rows of the segment's members that day:
     the profile, scores and recommendations are read for the audience, not for every customer."""
-    return (f"cast(customer_id as varchar) in (select cast(customer_id as varchar) from {_ref(SEGMENTS)} "
-            "where segment = ? and as_of_date = ?)", [segment, as_of])
+    return f"cast(customer_id as varchar) in ({_member_ids_sql()})", [segment, as_of]
 
 
 def _profile(con, members: pl.DataFrame, as_of: date, missing: list[str],

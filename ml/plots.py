@@ -10,7 +10,7 @@ from sklearn.metrics import roc_curve
 from ml.metrics import qini_curve
 
 
-def _subplots(**kwargs):
+def _pyplot():
     """pyplot on first use: importing it costs ~0.6 s, and most processes that import this module
     (every run, scoring, the CLI) draw nothing."""
     import matplotlib
@@ -18,7 +18,11 @@ def _subplots(**kwargs):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    return plt.subplots(**kwargs)
+    return plt
+
+
+def _subplots(**kwargs):
+    return _pyplot().subplots(**kwargs)
 
 
 def _save(fig, path: Path) -> Path:
@@ -26,9 +30,7 @@ def _save(fig, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
+    _pyplot().close(fig)
     return path
 
 
