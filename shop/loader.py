@@ -1,11 +1,13 @@
 """Landing -> lake: validate delivered files, write the typed lake, record refused rows in the warehouse.
 
-Per day D of a load, every file of landing/events/event_date=D/ (sorted by name) is read and
-validated together; the accepted rows replace lake/events/event_date=D/part-0.parquet (written to a
-temporary file, then os.replace) and the refused rows replace that partition's rows in the DuckDB
-table quarantine.events. Re-loading a day gives identical lake bytes and the same quarantine rows.
-All files of a day are read before anything of that day is written, so a malformed file raises
-MalformedFileError and leaves the lake and warehouse as they were for that day.
+Per day D of a load, the files of landing/events/event_date=D/ (sorted by name) are validated as one
+load, a slice of rows at a time (shop/event_day.py); the accepted rows replace
+lake/events/event_date=D/part-0.parquet (streamed to a temporary file, then os.replace) and the refused
+rows replace that partition's rows in the DuckDB table quarantine.events. Re-loading a day gives
+identical lake bytes and the same quarantine rows. Every file of a day is opened and checked before
+its first row is validated, and nothing replaces a lake file or quarantine row of the day before all
+its rows validated, so a malformed file raises MalformedFileError and leaves the lake and warehouse
+as they were for that day.
 
 Rows refused by importers (landing/_quarantine/*.parquet, QUARANTINE shape) are copied into
 quarantine.events on every load_events call, replacing all earlier importer rows (every row whose
@@ -21,8 +23,8 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -44,16 +46,15 @@ from shop.late_data import (
     write_manifest,
 )
 from privacy.redelivery import split_erased
+from shop.event_day import SLICE_ROWS, LakeFiles, open_day_files, validate_day
 from shop.readers import SUPPORTED_SUFFIXES, MalformedFileError, extra_columns, read_table_file
 from shop.validate import (
     DEFAULT_RULES,
     DIMENSION_QUARANTINE_SCHEMA,
-    LAKE_EVENTS_SCHEMA,
     SOURCE_FILE,
     Batch,
     ValidationRules,
     validate_dimension_batches,
-    validate_event_batches,
 )
 
 LAKE_FILE = "part-0.parquet"
@@ -245,16 +246,18 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, table: str, where: str, params
 
 
 def _file_reports(
-    accepted: pl.DataFrame, quarantined: pl.DataFrame, reads: Sequence[tuple[str, int, tuple[str, ...]]], partition: str
+    accepted: Mapping[str, int],
+    quarantined: pl.DataFrame,
+    reads: Sequence[tuple[str, int, tuple[str, ...]]],
+    partition: str,
 ) -> list[FileReport]:
-    acc = dict(accepted.group_by(SOURCE_FILE).len().iter_rows())
     reasons: dict[str, dict[str, int]] = {}
     for source, reason, n in quarantined.group_by("source_file", "reason").len().iter_rows():
         reasons.setdefault(source, {})[reason] = n
     out = []
     for source, n_read, dropped in reads:
         r = reasons.get(source, {})
-        out.append(FileReport(source, n_read, acc.get(source, 0), sum(r.values()), r, dropped, partition))
+        out.append(FileReport(source, n_read, accepted.get(source, 0), sum(r.values()), r, dropped, partition))
     return out
 
 
@@ -295,14 +298,6 @@ def _days_to_load(home: Home, start: date, end: date, late_days: int) -> tuple[l
     return list(_days(changed[0] if changed else start, end)), changed
 
 
-def _by_event_day(accepted: pl.DataFrame, day: date) -> tuple[pl.DataFrame, dict[date, pl.DataFrame]]:
-    """Accepted rows of landing day `day`: its own, and the late ones per earlier event date."""
-    event_day = pl.col("event_ts").dt.date()
-    own = accepted.filter(event_day == day)
-    late_days = sorted(d for d in accepted.select(event_day.unique()).to_series().to_list() if d != day)
-    return own, {d: accepted.filter(event_day == d) for d in late_days}
-
-
 def _read_importer_quarantine(home: Home) -> tuple[pl.DataFrame, list[FileReport]]:
     frames, reports = [], []
     for p in landing_files(home.landing_quarantine):
@@ -329,6 +324,52 @@ def _read_importer_quarantine(home: Home) -> tuple[pl.DataFrame, list[FileReport
     return (pl.concat(frames) if frames else pl.DataFrame(schema=schema)), reports
 
 
+def _load_event_day(
+    home: Home,
+    con: duckdb.DuckDBPyConnection,
+    day: date,
+    window: tuple[date, date],
+    now: datetime,
+    report: LoadReport,
+    *,
+    rules: ValidationRules,
+    late_days: int,
+    lookback_days: int,
+    slice_rows: int,
+) -> None:
+    iso = day.isoformat()
+    lake_events = home.lake / "events"
+    paths = landing_files(home.landing_events_day(iso))
+    files = open_day_files(paths, lambda p: _relative(home, p))
+    reads = [(f.source_file, f.table.rows, tuple(extra_columns(f.table.columns, EVENTS.names))) for f in files]
+
+    def target(event_date: date) -> Path:
+        folder = home.lake_events_day(event_date.isoformat())
+        return folder / (LAKE_FILE if event_date == day else late_file_name(day))
+
+    with LakeFiles(target, day) as lake:
+        validated = validate_day(files, day, now, lake, root=home.root, rules=rules,
+                                 prior_event_ids=_prior_event_ids(home, day, lookback_days),
+                                 late_days=late_days, slice_rows=slice_rows)
+        late = {d: n for d, n in validated.rows_by_date.items() if d != day}
+        written = set(lake.targets())
+        stale = [p for p in lake_events.glob(f"event_date=*/{late_file_name(day)}") if p not in written]
+        touched = {day, *late, *(date.fromisoformat(p.parent.name.split("=", 1)[1]) for p in stale)}
+        record_corrected_days(lake_events, *window, [d for d in touched if d < window[0]], late_days)
+        quarantined = validated.quarantine_rows()
+        prefix = _relative(home, home.landing_events_day(iso)) + "/"
+        with _transaction(con):
+            _replace_rows(con, "quarantine.events", "event_date = ? AND starts_with(source_file, ?)",
+                          [day, prefix], quarantined)
+        lake.commit()
+    for path in stale:
+        path.unlink()
+    write_manifest(home.lake_events_day(iso), day, fingerprint(paths), {d.isoformat(): n for d, n in late.items()})
+    report.partitions.append(iso)
+    report.late_rows += sum(late.values())
+    report.files.extend(_file_reports(validated.accepted, quarantined, reads, iso))
+
+
 def load_events(
     home: Home,
     start: date,
@@ -338,6 +379,7 @@ def load_events(
     *,
     rules: ValidationRules = DEFAULT_RULES,
     late_days: int | None = None,
+    slice_rows: int = SLICE_ROWS,
 ) -> LoadReport:
     """Load the landing days [start, end] into the lake, and importer quarantine files into the warehouse.
 
@@ -350,6 +392,9 @@ def load_events(
     every load of D), older ones are quarantined as too_late. The `late_days` days before `start` whose
     landing files changed since their last load are reloaded first (see shop/late_data.py); the days
     before `start` this load rewrote are recorded as the window's corrected days.
+
+    A day is validated and written `slice_rows` rows at a time (shop/event_day.py), with the same result
+    as validating all its rows at once.
     """
     began = time.perf_counter()
     now = _now(now)
@@ -361,40 +406,8 @@ def load_events(
     report.reloaded_days = [d.isoformat() for d in changed]
     with warehouse(home) as con:
         for day in days:
-            iso = day.isoformat()
-            batches, reads, paths = [], [], landing_files(home.landing_events_day(iso))
-            for path in paths:
-                df = read_table_file(path, required=EVENTS.required)
-                rel = _relative(home, path)
-                batches.append(Batch(rel, df))
-                reads.append((rel, df.height, tuple(extra_columns(df, EVENTS.names))))
-            batches, erased = split_erased(home.root, batches, day, now)  # erased customers' rows (privacy/)
-            accepted, quarantined = validate_event_batches(
-                batches, day, now, rules=rules, prior_event_ids=_prior_event_ids(home, day, lookback_days),
-                late_days=late_days,
-            )
-            quarantined = pl.concat([quarantined, erased])
-            own, late = _by_event_day(accepted.select(LAKE_EVENTS_SCHEMA.names()), day)
-            targets = [(home.lake_events_day(iso) / LAKE_FILE, own)]
-            targets += [(home.lake_events_day(d.isoformat()) / late_file_name(day), rows) for d, rows in late.items()]
-            written = {target for target, _ in targets}
-            stale = [p for p in lake_events.glob(f"event_date=*/{late_file_name(day)}") if p not in written]
-            touched = {day, *late, *(date.fromisoformat(p.parent.name.split("=", 1)[1]) for p in stale)}
-            record_corrected_days(lake_events, start, end, [d for d in touched if d < start], late_days)
-            prefix = _relative(home, home.landing_events_day(iso)) + "/"
-            with ExitStack() as writes:
-                for target, rows in targets:
-                    writes.enter_context(_replacing(target, rows))
-                writes.enter_context(_transaction(con))
-                where = "event_date = ? AND starts_with(source_file, ?)"
-                _replace_rows(con, "quarantine.events", where, [day, prefix], quarantined)
-            for path in stale:
-                path.unlink()
-            late_counts = {d.isoformat(): rows.height for d, rows in late.items()}
-            write_manifest(home.lake_events_day(iso), day, fingerprint(paths), late_counts)
-            report.partitions.append(iso)
-            report.late_rows += sum(r.height for r in late.values())
-            report.files.extend(_file_reports(accepted, quarantined, reads, iso))
+            _load_event_day(home, con, day, (start, end), now, report, rules=rules, late_days=late_days,
+                             lookback_days=lookback_days, slice_rows=slice_rows)
         report.corrected_days = [d.isoformat() for d in read_corrected_days(lake_events, start, end)]
 
         # importer rows mirror landing/_quarantine: replaced as a whole, so re-imports and re-loads
@@ -428,7 +441,7 @@ def load_dimensions(home: Home, now: datetime | None = None, tables: Sequence[Ta
             df = read_table_file(path, required=table.required)
             rel = _relative(home, path)
             batches.append(Batch(rel, df))
-            reads.append((rel, df.height, tuple(extra_columns(df, table.names))))
+            reads.append((rel, df.height, tuple(extra_columns(df.columns, table.names))))
         pending.append((table, batches, reads))
 
     with warehouse(home) as con:
@@ -441,6 +454,7 @@ def load_dimensions(home: Home, now: datetime | None = None, tables: Sequence[Ta
             with _replacing(target, accepted), _transaction(con):
                 _replace_rows(con, "quarantine.dimensions", "table_name = ?", [table.name], rows)
             report.partitions.append(table.name)
-            report.files.extend(_file_reports(accepted, quarantined, reads, table.name))
+            accepted_counts = dict(accepted.group_by(SOURCE_FILE).len().iter_rows())
+            report.files.extend(_file_reports(accepted_counts, quarantined, reads, table.name))
     report.seconds = time.perf_counter() - began
     return report

@@ -8,7 +8,7 @@ raises MalformedFileError naming the file and the problem.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,36 +74,94 @@ def read_table_file(
     has no columns, or lacks any of the `required` columns (all missing ones are named)."""
     path = Path(path)
     options = options or ReadOptions()
-    if not path.is_file():
-        raise MalformedFileError(path, "file not found")
-    if path.stat().st_size == 0:
-        raise MalformedFileError(path, "empty file (0 bytes)")
-    fmt = format_of(path, options)
+    fmt = _format_of_delivered(path, options)
     readers = {"parquet": _read_parquet, "csv": _read_csv, "jsonl": _read_jsonl, "whitespace": _read_whitespace}
     if fmt not in readers:
         raise MalformedFileError(path, f"unknown format {fmt!r}; expected one of {sorted(readers)}")
     df = readers[fmt](path, options)
-    if df.width == 0:
-        raise MalformedFileError(path, "no columns")
-    missing = [c for c in required if c not in df.columns]
-    if missing:
-        raise MalformedFileError(
-            path, f"missing required column(s): {', '.join(missing)} (found: {', '.join(df.columns)})"
-        )
+    _check_columns(path, df.columns, required)
     return df
 
 
-def extra_columns(df: pl.DataFrame, known: Sequence[str]) -> list[str]:
-    """Columns of `df` the contract does not know; they are dropped from the lake (kept in row_json)."""
+class TableFile:
+    """A delivered file read a slice of rows at a time, so a large one never sits in memory whole.
+
+    Parquet files are read slice by slice from disk (row groups outside a slice are skipped); other
+    formats are read whole once by read_table_file and sliced. Opening checks what read_table_file
+    checks (required columns included); a Parquet file damaged past its footer raises
+    MalformedFileError when the damaged part is read."""
+
+    def __init__(self, path: str | Path, required: Sequence[str] = (), options: ReadOptions | None = None):
+        self.path = Path(path)
+        options = options or ReadOptions()
+        self._frame: pl.DataFrame | None = None
+        if _format_of_delivered(self.path, options) == "parquet":
+            try:
+                self.columns = list(pl.read_parquet_schema(self.path))
+                self.rows = int(pl.scan_parquet(self.path).select(pl.len()).collect().item())
+            except (pl.exceptions.PolarsError, OSError) as exc:
+                raise _unreadable_parquet(self.path, exc) from exc
+            _check_columns(self.path, self.columns, required)
+        else:
+            self._frame = read_table_file(self.path, required, options)
+            self.columns, self.rows = self._frame.columns, self._frame.height
+
+    def column(self, name: str) -> pl.Series:
+        """One column of every row."""
+        if self._frame is not None:
+            return self._frame.get_column(name)
+        return self._parquet(pl.scan_parquet(self.path).select(name)).to_series()
+
+    def slices(self, size: int) -> Iterator[tuple[int, pl.DataFrame]]:
+        """(offset of its first row, rows) for consecutive slices of at most `size` rows."""
+        if size < 1:
+            raise ValueError(f"slice size must be >= 1, got {size}")
+        for offset in range(0, self.rows, size):
+            if self._frame is not None:
+                yield offset, self._frame.slice(offset, size)
+            else:
+                yield offset, self._parquet(pl.scan_parquet(self.path).slice(offset, size))
+
+    def _parquet(self, query: pl.LazyFrame) -> pl.DataFrame:
+        try:
+            return query.collect()
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise _unreadable_parquet(self.path, exc) from exc
+
+
+def _format_of_delivered(path: Path, options: ReadOptions) -> str:
+    if not path.is_file():
+        raise MalformedFileError(path, "file not found")
+    if path.stat().st_size == 0:
+        raise MalformedFileError(path, "empty file (0 bytes)")
+    return format_of(path, options)
+
+
+def _check_columns(path: Path, columns: Sequence[str], required: Sequence[str]) -> None:
+    if not columns:
+        raise MalformedFileError(path, "no columns")
+    missing = [c for c in required if c not in columns]
+    if missing:
+        raise MalformedFileError(
+            path, f"missing required column(s): {', '.join(missing)} (found: {', '.join(columns)})"
+        )
+
+
+def extra_columns(columns: Sequence[str], known: Sequence[str]) -> list[str]:
+    """Columns the contract does not know; they are dropped from the lake (kept in row_json)."""
     known_set = set(known)
-    return [c for c in df.columns if c not in known_set]
+    return [c for c in columns if c not in known_set]
 
 
 def _read_parquet(path: Path, options: ReadOptions) -> pl.DataFrame:
     try:
         return pl.read_parquet(path)
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise MalformedFileError(path, f"unreadable Parquet (truncated or corrupt): {_short(exc)}") from exc
+        raise _unreadable_parquet(path, exc) from exc
+
+
+def _unreadable_parquet(path: Path, exc: BaseException) -> MalformedFileError:
+    return MalformedFileError(path, f"unreadable Parquet (truncated or corrupt): {_short(exc)}")
 
 
 def _decoded_bytes(path: Path, encoding: str) -> bytes | Path:

@@ -29,6 +29,7 @@ import polars as pl
 
 from shop import reasons as R
 from shop.contract import EVENT_TYPES, EVENTS, QUARANTINE, TABLES, UTC_TS, Table
+from shop.duplicate_ids import DuplicateIds
 
 SOURCE_FILE = "_source_file"
 LAKE_EVENTS_SCHEMA = pl.Schema({**EVENTS.schema, SOURCE_FILE: pl.String})
@@ -388,6 +389,31 @@ def rows_as_json(rows: pl.DataFrame) -> pl.Series:
         return as_text.select(pl.struct(pl.all()).struct.json_encode()).to_series()
 
 
+def event_frame(
+    batches: Sequence[Batch],
+    partition_day: date | None,
+    now: datetime,
+    *,
+    rules: ValidationRules = DEFAULT_RULES,
+    late_days: int = 0,
+) -> pl.DataFrame:
+    """The typed rows of `batches` with `_reason` set for every check but the duplicate-id one
+    (see DuplicateIds), and the positions split_validated needs for the quarantine rows."""
+    if late_days < 0:
+        raise ValueError(f"late_days must be >= 0, got {late_days}")
+    now = _utc(now)
+    frames = [_event_frame(b, i, partition_day, now, rules, late_days) for i, b in enumerate(batches)]
+    return pl.concat(frames, how="vertical")
+
+
+def split_validated(
+    frame: pl.DataFrame, batches: Sequence[Batch], partition_day: date | None, now: datetime
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(accepted: LAKE_EVENTS_SCHEMA rows without a `_reason`, quarantined: QUARANTINE rows for the rest)."""
+    accepted = frame.filter(pl.col("_reason").is_null()).select(LAKE_EVENTS_SCHEMA.names())
+    return accepted, _quarantine_rows(frame, batches, partition_day, _utc(now))
+
+
 def validate_event_batches(
     batches: Sequence[Batch],
     partition_day: date | None,
@@ -404,28 +430,12 @@ def validate_event_batches(
     0 = strict), earlier ones are `too_late`; events dated after it are always outside the partition."""
     if late_days < 0:
         raise ValueError(f"late_days must be >= 0, got {late_days}")
-    now = _utc(now)
     if not any(b.data.height for b in batches):
         return LAKE_EVENTS_SCHEMA.to_frame(), QUARANTINE.empty()
-    frames = [_event_frame(b, i, partition_day, now, rules, late_days) for i, b in enumerate(batches)]
-    frame = pl.concat(frames, how="vertical")
-    ok = pl.col("_reason").is_null()
-    dup = ok & ~pl.col("event_id").is_first_distinct().over(ok)
-    if prior_event_ids is not None:
-        candidates = frame.lazy().filter(ok).select("event_id").unique()
-        if isinstance(prior_event_ids, pl.LazyFrame):
-            prior = prior_event_ids.select("event_id")
-        else:
-            prior = prior_event_ids.to_frame("event_id").lazy()
-        seen = prior.join(candidates, on="event_id", how="semi").collect().get_column("event_id")
-        if seen.len():
-            dup = dup | (ok & pl.col("event_id").is_in(seen.unique().implode()))
-    frame = frame.with_columns(
-        pl.when(dup).then(pl.lit(R.DUPLICATE_EVENT_ID)).otherwise(pl.col("_reason")).alias("_reason")
-    )
-    accepted = frame.filter(pl.col("_reason").is_null()).select(LAKE_EVENTS_SCHEMA.names())
-    quarantined = _quarantine_rows(frame, batches, partition_day, now)
-    return accepted, quarantined
+    frame = event_frame(batches, partition_day, now, rules=rules, late_days=late_days)
+    ids = frame.filter(pl.col("_reason").is_null()).get_column("event_id")
+    frame = DuplicateIds(ids, prior_event_ids).mark(frame)
+    return split_validated(frame, batches, partition_day, now)
 
 
 def validate_events(

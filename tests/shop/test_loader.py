@@ -462,3 +462,44 @@ def test_an_empty_landing_folder_is_an_empty_day(home):
     report = load_events(home, DAY, DAY, now=NOW)
     assert report.read == 0 and report.reconciles and report.files == []
     assert pl.read_parquet(lake_day(home)).schema == LAKE_EVENTS_SCHEMA
+
+
+# ------------------------------------------------------------------------------------- a day in slices
+
+
+def land_mixed_day(home: Home) -> None:
+    """A prior day, then a day of CSV, JSON lines and Parquet files with duplicates within a file, across
+    files, against the prior day and after an invalid first copy, bad rows and late events."""
+    write_events(home, "2024-02-29", "prior.csv", ["p1", "p2"])
+    land(home, "wrong_types.csv", "duplicates_a.csv", "duplicates_b.csv", "numeric_ids.jsonl", "late_events.csv")
+    folder = home.landing_events_day("2024-03-01")
+    ids = ["p1", "q1", "q2", "q1", "q3", "q2", "d1", "q4", "q3"]
+    stamps = ["2024-03-01T09:00:00Z"] * len(ids)
+    stamps[2] = "not a time"  # the first q2 is invalid, so the second is the one accepted
+    stamps[4] = "2024-02-29T23:00:00Z"  # late, and its id repeats below
+    pl.DataFrame({"event_id": ids, "event_ts": stamps, "event_type": ["page_view"] * len(ids),
+                  "anonymous_id": ["a"] * len(ids)}).write_parquet(folder / "z_parquet.parquet", row_group_size=2)
+
+
+def lake_frames(home: Home) -> dict[str, pl.DataFrame]:
+    return {p.relative_to(home.lake).as_posix(): pl.read_parquet(p) for p in sorted(home.lake.glob("events/*/*.parquet"))}
+
+
+@pytest.mark.parametrize("slice_rows", [1, 2, 3])
+def test_a_day_validated_in_slices_equals_the_day_validated_at_once(tmp_path, slice_rows):
+    results = []
+    for rows in (slice_rows, 1_000_000):
+        home = Home(tmp_path / f"home-{rows}")
+        land_mixed_day(home)
+        load_events(home, date(2024, 2, 29), date(2024, 2, 29), now=NOW, late_days=3)
+        report = load_events(home, DAY, DAY, now=NOW, late_days=3, slice_rows=rows)
+        assert report.reconciles
+        results.append((lake_frames(home), quarantine_rows(home), report.reasons, report.late_rows))
+    (sliced, q_sliced, reasons, late), (whole, q_whole, _, _) = results
+    assert sliced.keys() == whole.keys()
+    for name, frame in whole.items():
+        assert sliced[name].equals(frame), name
+    assert q_sliced == q_whole
+    assert reasons["duplicate_event_id"] == 6 and late == 3
+    day = sliced["events/event_date=2024-03-01/part-0.parquet"].get_column("event_id").to_list()
+    assert [i for i in day if i.startswith("q")] == ["q1", "q2", "q4"]

@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 
 from shop.contract import EVENTS
-from shop.readers import MalformedFileError, ReadOptions, extra_columns, read_table_file
+from shop.readers import MalformedFileError, ReadOptions, TableFile, extra_columns, read_table_file
 
 BAD = Path(__file__).parents[1] / "fixtures" / "bad_inputs"
 IMPORTERS = Path(__file__).parents[1] / "fixtures" / "importers"
@@ -99,4 +99,26 @@ def test_ragged_whitespace_text_names_the_row():
 
 def test_extra_columns_are_reported_not_refused():
     df = read_table_file(BAD / "extra_columns.csv", required=EVENTS.required)
-    assert extra_columns(df, EVENTS.names) == ["favourite_colour", "shoe_size"]
+    assert extra_columns(df.columns, EVENTS.names) == ["favourite_colour", "shoe_size"]
+
+
+@pytest.mark.parametrize("name", ["a.parquet", "a.csv"])
+def test_a_table_file_in_slices_gives_the_rows_of_the_whole_file(tmp_path, name):
+    df = pl.DataFrame({"event_id": [str(i) for i in range(7)], "price": [float(i) for i in range(7)]})
+    path = tmp_path / name
+    df.write_parquet(path, row_group_size=2) if name.endswith(".parquet") else df.write_csv(path)
+    table = TableFile(path, required=["event_id"])
+    assert (table.rows, table.columns) == (7, ["event_id", "price"])
+    slices = list(table.slices(3))
+    assert [offset for offset, _ in slices] == [0, 3, 6]
+    assert pl.concat([rows for _, rows in slices]).equals(read_table_file(path))
+    assert table.column("event_id").to_list() == df.get_column("event_id").to_list()
+    with pytest.raises(ValueError, match="slice size"):
+        next(table.slices(0))
+
+
+@pytest.mark.parametrize(("name", "problem"), [("truncated.parquet", "unreadable Parquet"),
+                                               ("missing_required_column.csv", "missing required column(s)")])
+def test_a_table_file_is_checked_when_opened(name, problem):
+    with pytest.raises(MalformedFileError, match=problem.replace("(", r"\(").replace(")", r"\)")):
+        TableFile(BAD / name, required=EVENTS.required)
