@@ -14,7 +14,8 @@ figure, its target and PASS/MISS:
             invocation per dbt stage (counted in the run's event log), not one per day
 
     .venv/bin/python bench/bench_daily_cost.py history [--customers 2000 --days 360]
-    .venv/bin/python bench/bench_daily_cost.py bigday [--big-events 10M]
+    .venv/bin/python bench/bench_daily_cost.py bigday [--big-events 10M] [--keep]
+    .venv/bin/python bench/bench_daily_cost.py bigday --home <its home> --resume
     .venv/bin/python bench/bench_daily_cost.py longrun [--long-events 100M] [--keep]
     .venv/bin/python bench/bench_daily_cost.py longrun --home <its home> --resume
     .venv/bin/python bench/bench_daily_cost.py backfill
@@ -25,6 +26,7 @@ Peak RSS is that of the largest process in the run's tree (wait4), dbt included.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -37,6 +39,7 @@ from bench.harness import (  # noqa: E402
     GIB, Measured, customers_for, load_average, parse_count, run_measured, verdict,
 )
 from orchestration import run_plan  # noqa: E402
+from shop.duckdb_connection import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_ENV  # noqa: E402
 from orchestration.cadence import is_anchor  # noqa: E402
 from orchestration.partitions import landing_days  # noqa: E402
 
@@ -51,15 +54,16 @@ DBT_STEPS = ("dbt_daily_models", "dbt_reference_models")
 BIGDAY_EVENTS_PER_CUSTOMER = 3.40
 
 
-def segments(home: Path, *args: str) -> Measured:
-    measured = run_measured([str(SEGMENTS), *args], env={"SEGMENTS_HOME": str(home), "DAGSTER_HOME": None})
+def segments(home: Path, *args: str, sample_every: float | None = None) -> Measured:
+    measured = run_measured([str(SEGMENTS), *args], env={"SEGMENTS_HOME": str(home), "DAGSTER_HOME": None},
+                            sample_every=sample_every)
     if "FAILED" in measured.stdout:
         raise RuntimeError(f"segments {' '.join(args)} failed:\n{measured.stdout[-3000:]}")
     return measured
 
 
-def run_days(home: Path, first: date, last: date) -> Measured:
-    return segments(home, "run", "--start", first.isoformat(), "--end", last.isoformat())
+def run_days(home: Path, first: date, last: date, sample_every: float | None = None) -> Measured:
+    return segments(home, "run", "--start", first.isoformat(), "--end", last.isoformat(), sample_every=sample_every)
 
 
 def instance(home: Path):
@@ -82,6 +86,13 @@ def latest_run(home: Path) -> tuple[str, list[tuple[str, float]], list]:
 def step_seconds(inst, run_id: str) -> dict[str, float]:
     """Seconds per step key of one run."""
     return {stat.step_key: (stat.end_time or 0) - (stat.start_time or 0) for stat in inst.get_run_step_stats(run_id)}
+
+
+def step_peaks(home: Path, run_id: str, measured: Measured) -> dict[str, int]:
+    """Largest process RSS sampled while each step of the run ran (steps running side by side share it)."""
+    with instance(home) as inst:
+        stats = inst.get_run_step_stats(run_id)
+    return {s.step_key: measured.peak_between(s.start_time or 0, s.end_time or 0) for s in stats}
 
 
 def run_count(home: Path) -> int:
@@ -212,25 +223,34 @@ def check_dbt_history(args) -> bool:
 
 
 def check_bigday(args) -> bool:
-    """One big day on top of one day of history (models trained on it), timed alone."""
+    """One big day on top of one day of history (models trained on it), timed alone; with --home H
+    --resume, the big day of a kept home is timed again (no new shop, no day 1)."""
     customers = max(1, round(args.big_events / BIGDAY_EVENTS_PER_CUSTOMER))
     start = args.start
     day = not_anchor(start + timedelta(days=1))
     start = day - timedelta(days=1)
     home = args.home or Path(tempfile.mkdtemp(prefix="bench-bigday-"))
+    limit = os.environ.get(MEMORY_LIMIT_ENV) or f"default ({DEFAULT_MEMORY_LIMIT} of RAM)"
     try:
-        gen = generate(home, customers, 2, start, args.seed)
-        print(f"shop: {customers:,} customers x 2 days = {lake_or_landing(home):,} events "
-              f"(generated in {gen.seconds:.0f} s); home {home}", flush=True)
-        first = run_days(home, start, start)
-        print(f"day 1 (history, first training): {first.seconds:.0f} s, peak {first.peak_bytes / GIB:.2f} GiB", flush=True)
-        timed = run_days(home, day, day)
-        _, steps, _ = latest_run(home)
+        if not (args.resume and args.home):
+            gen = generate(home, customers, 2, start, args.seed)
+            print(f"shop: {customers:,} customers x 2 days = {lake_or_landing(home):,} events "
+                  f"(generated in {gen.seconds:.0f} s); home {home}", flush=True)
+            first = run_days(home, start, start)
+            print(f"day 1 (history, first training): {first.seconds:.0f} s, peak {first.peak_bytes / GIB:.2f} GiB",
+                  flush=True)
+        timed = run_days(home, day, day, sample_every=1.0)
+        run_id, steps, _ = latest_run(home)
+        peaks = step_peaks(home, run_id, timed)
         events = lake_events(home, day)
         active = active_customers(home, day)
         print(f"\nday {day}: {events:,} events, {active:,} active customers: {timed.seconds:.1f} s "
-              f"({events / timed.seconds:,.0f} events/s), peak RSS {timed.peak_bytes / GIB:.2f} GiB")
+              f"({events / timed.seconds:,.0f} events/s), peak RSS {timed.peak_bytes / GIB:.2f} GiB "
+              f"(DuckDB memory limit: {limit})")
         print_steps("steps", steps, top=12)
+        top = sorted(peaks.items(), key=lambda item: -item[1])[:6]
+        print("  largest process while each step ran (sampled every second): "
+              + ", ".join(f"{step} {rss / GIB:.2f} GiB" for step, rss in top))
         ok = timed.seconds < BIGDAY_SECONDS_MAX and timed.peak_bytes < BIGDAY_PEAK_MAX
         print(f"\ntarget: < {BIGDAY_SECONDS_MAX:.0f} s and < {BIGDAY_PEAK_MAX / GIB:.0f} GiB for 10 M events "
               f"(this run: {events / 1e6:.1f} M): {verdict(ok)}")
@@ -364,7 +384,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home", type=Path, help="use this home (one check at a time)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary homes")
     parser.add_argument("--resume", action="store_true",
-                        help="longrun with --home: build only the landed days after the last snapshot there")
+                        help="longrun with --home: build only the landed days after the last snapshot there; "
+                             "bigday with --home: time the big day of that home again")
     args = parser.parse_args(argv)
     if args.home and len(args.checks) > 1:
         parser.error("--home takes one check")

@@ -8,7 +8,8 @@ import re
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from statistics import median
@@ -39,6 +40,12 @@ class Measured:
     peak_bytes: int
     stdout: str
     returncode: int = 0
+    # (epoch seconds, RSS of the largest process of the child's tree) every `sample_every` seconds
+    samples: list[tuple[float, int]] = field(default_factory=list)
+
+    def peak_between(self, start: float, end: float) -> int:
+        """Largest sampled RSS from `start` to `end` (epoch seconds); 0 if no sample fell there."""
+        return max((rss for at, rss in self.samples if start <= at <= end), default=0)
 
     @property
     def ok(self) -> bool:
@@ -55,23 +62,54 @@ class Measured:
 
 
 def run_measured(cmd: list[str], env: dict[str, str | None] | None = None, cwd: Path = REPO,
-                 check: bool = True) -> Measured:
+                 check: bool = True, sample_every: float | None = None) -> Measured:
     """Run a child process (env: overrides, None removes); wall time and peak RSS.
 
     The RSS is wait4's: the largest of the child and its waited-for descendants (dbt included).
+    With `sample_every`, the largest process of the child's tree is also sampled (Measured.samples).
     With check=False a failed child is returned (its returncode set) instead of raised.
     """
     merged = {**os.environ, **(env or {})}
     child_env = {k: v for k, v in merged.items() if v is not None}
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=child_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    samples: list[tuple[float, int]] = []
+    done = threading.Event()
+    sampler = None
+    if sample_every:
+        sampler = threading.Thread(target=_sample_tree, args=(proc.pid, sample_every, samples, done), daemon=True)
+        sampler.start()
     out = proc.stdout.read() if proc.stdout else ""
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - started
+    done.set()
+    if sampler is not None:
+        sampler.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0 and check:
         raise RuntimeError(f"{' '.join(cmd[:6])} ... exited {proc.returncode}:\n{out[-4000:]}")
-    return Measured(seconds, usage.ru_maxrss * 1024, out, proc.returncode)
+    return Measured(seconds, usage.ru_maxrss * 1024, out, proc.returncode, samples)
+
+
+def _sample_tree(root: int, every: float, samples: list[tuple[float, int]], done: threading.Event) -> None:
+    page = os.sysconf("SC_PAGE_SIZE")
+    while not done.wait(every):
+        parents, rss = {}, {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents[int(entry)] = int(fields[1])
+            rss[int(entry)] = int(fields[21]) * page
+        tree, grew = {root}, True
+        while grew:
+            grown = tree | {pid for pid, parent in parents.items() if parent in tree}
+            grew, tree = grown != tree, grown
+        samples.append((time.time(), max((rss.get(pid, 0) for pid in tree), default=0)))
 
 
 def prepare_shop(home: Path, customers: int, days: int, seed: int, start: date | None = None) -> dict:
