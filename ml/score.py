@@ -37,6 +37,9 @@ NULL_WHEN_BASELINE = frozenset({"discount_response"})
 # Snapshots scored at once: a scored row with its features and 9 boosters' reason codes took ~4.3 KB of
 # memory in the 100 M-event run, so a span needs about 6.5 GiB.
 SPAN_ROWS = 1_500_000
+# Snapshots scored at once within a span: their encoded matrix, predictions and contributions are
+# freed before the next slice (a 2.25 M-customer day scored whole peaked at 4.6 GiB).
+SCORE_SLICE_ROWS = 250_000
 
 
 def score_specs(horizons=DEFAULT_HORIZONS) -> list[tuple[str, tuple[str, ...]]]:
@@ -75,16 +78,45 @@ REASON_MODES = ("all", "last_day", "none")
 
 
 def build_scores(features: pl.DataFrame, champions: dict, horizons=DEFAULT_HORIZONS, reason_k: int = 3,
-                 approx_reasons: bool = False, reasons: str = "all") -> tuple[pl.DataFrame, dict]:
+                 approx_reasons: bool = False, reasons: str = "all",
+                 slice_rows: int = SCORE_SLICE_ROWS) -> tuple[pl.DataFrame, dict]:
     """customer_scores rows for `features` from loaded champions {name: Champion | None}.
     `reasons`: reason codes for every row ("all"), only the window's last as_of_date ("last_day",
-    cheaper for long backfills: contributions cost far more than predictions) or none."""
+    cheaper for long backfills: contributions cost far more than predictions) or none.
+    The rows are scored `slice_rows` at a time (the matrices and contributions of a slice are freed
+    before the next), then ranked into deciles per day together."""
     if reasons not in REASON_MODES:
         raise ValueError(f"reasons must be one of {REASON_MODES}, got {reasons!r}")
+    if slice_rows < 1:
+        raise ValueError(f"slice_rows must be >= 1, got {slice_rows}")
+    explain = None
+    if reasons == "last_day" and features.height:
+        explain = features.get_column("as_of_date") == features.get_column("as_of_date").max()
+    parts, timings = [], {}
+    for offset in range(0, max(features.height, 1), slice_rows):
+        rows = features.slice(offset, slice_rows)
+        explain_rows = explain.slice(offset, slice_rows).to_numpy() if explain is not None else None
+        with encoding_cache():
+            part, numeric_scores, seconds = _slice_scores(rows, champions, horizons, reason_k, approx_reasons,
+                                                          reasons, explain_rows)
+        parts.append(part)
+        timings = {name: timings.get(name, 0.0) + t for name, t in seconds.items()}
+    frame = add_deciles(pl.concat(parts), numeric_scores)
+    ordered = ["customer_id", "as_of_date"]
+    for name, outputs in score_specs(horizons):
+        for output in outputs:
+            ordered.append(output)
+            if output in numeric_scores:
+                ordered.append(f"{output}_decile")
+    ordered += [c for c in frame.columns if c.startswith("reason_")] + [c for c in frame.columns if c.endswith("_version")]
+    return frame.select(ordered), timings
+
+
+def _slice_scores(features: pl.DataFrame, champions: dict, horizons, reason_k: int, approx_reasons: bool,
+                  reasons: str, explain_rows: np.ndarray | None) -> tuple[pl.DataFrame, list[str], dict]:
+    """(scores, reason codes and versions of `features` without deciles, the numeric score columns,
+    seconds per model); reason codes only where `explain_rows` is true when it is given."""
     n = features.height
-    explain_rows = None
-    if reasons == "last_day" and n:
-        explain_rows = (features.get_column("as_of_date") == features.get_column("as_of_date").max()).to_numpy()
     explained = features.filter(pl.Series(explain_rows)) if explain_rows is not None else features
     columns: list[pl.Series] = [features.get_column("customer_id"), features.get_column("as_of_date")]
     numeric_scores, reason_series, versions, timings = [], [], [], {}
@@ -111,16 +143,7 @@ def build_scores(features: pl.DataFrame, champions: dict, horizons=DEFAULT_HORIZ
             reason_series.append(_reason_series(f"reason_{output}", why.get(output), n))
         versions.append(pl.repeat(champion.version if champion else None, n, dtype=pl.String, eager=True)
                         .alias(f"{name}_version"))
-    frame = pl.DataFrame(columns + reason_series + versions)
-    frame = add_deciles(frame, numeric_scores)
-    ordered = ["customer_id", "as_of_date"]
-    for name, outputs in score_specs(horizons):
-        for output in outputs:
-            ordered.append(output)
-            if output in numeric_scores:
-                ordered.append(f"{output}_decile")
-    ordered += [s.name for s in reason_series] + [s.name for s in versions]
-    return frame.select(ordered), timings
+    return pl.DataFrame(columns + reason_series + versions), numeric_scores, timings
 
 
 def _scatter(values, rows: np.ndarray) -> pl.Series:
@@ -310,8 +333,7 @@ def _score_span(warehouse_path, home, start: date, end: date, horizons, reason_k
     for group_days in groups.values():
         champions = by_day[group_days[0]]
         part = features.filter(pl.col("as_of_date").is_in(group_days)) if len(groups) > 1 else features
-        with encoding_cache():
-            scores, timings = build_scores(part, champions, horizons, reason_k, approx_reasons, reasons)
+        scores, timings = build_scores(part, champions, horizons, reason_k, approx_reasons, reasons)
         clusters, profiles, profile_version = build_clusters(part, champions.get("behavioral_clusters"))
         score_parts.append(scores)
         cluster_parts.append(clusters)
