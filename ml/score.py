@@ -212,7 +212,9 @@ def _ensure_table(con: duckdb.DuckDBPyConnection, table: str, frame_name: str) -
 
 def write_window(warehouse_path: str | Path, start: date, end: date, scores: pl.DataFrame, clusters: pl.DataFrame,
                  profiles: pl.DataFrame, profile_versions: str | list[str]) -> None:
-    """Replace [start, end] in the score tables and these model versions' profiles, in one transaction."""
+    """Replace [start, end] in the score tables and these model versions' profiles, in one transaction.
+    `scores` and `clusters` are inserted in their order (by as_of_date and customer_id, as _score_span
+    sorts them): sorting them in DuckDB held ~1.5 GiB more on a day of 1.4 M customers."""
     if isinstance(profile_versions, str):
         profile_versions = [profile_versions]
     con = duckdb_connection.connect(warehouse_path)
@@ -226,7 +228,7 @@ def write_window(warehouse_path: str | Path, start: date, end: date, scores: pl.
         con.execute("begin transaction").fetchall()
         try:
             con.execute(f"delete from {SCORES_TABLE} where as_of_date between ? and ?", [start, end]).fetchall()
-            con.execute(f"insert into {SCORES_TABLE} by name select * from _scores order by as_of_date, customer_id").fetchall()
+            con.execute(f"insert into {SCORES_TABLE} by name select * from _scores").fetchall()
             # A version that also scored days after this window keeps the profile of its latest day, so
             # re-running an older window leaves cluster_profiles as a run over every day wrote them.
             kept = {r[0] for r in con.execute(
@@ -236,7 +238,7 @@ def write_window(warehouse_path: str | Path, start: date, end: date, scores: pl.
                 [end, profile_versions]).fetchall()}
             replaced = [v for v in profile_versions if v not in kept]
             con.execute(f"delete from {CLUSTERS_TABLE} where as_of_date between ? and ?", [start, end]).fetchall()
-            con.execute(f"insert into {CLUSTERS_TABLE} by name select * from _clusters order by as_of_date, customer_id").fetchall()
+            con.execute(f"insert into {CLUSTERS_TABLE} by name select * from _clusters").fetchall()
             con.execute(f"delete from {PROFILES_TABLE} where list_contains(?, model_version)", [replaced]).fetchall()
             con.execute(f"insert into {PROFILES_TABLE} by name select * from _profiles where list_contains(?, model_version) "
                         "order by cluster_id", [replaced]).fetchall()
@@ -296,6 +298,12 @@ def score_window(warehouse_path, home, start: date, end: date, horizons=DEFAULT_
     }
 
 
+def _in_table_order(frame: pl.DataFrame, parts: int) -> pl.DataFrame:
+    """By as_of_date, customer_id: one part is already (the features are read so); several parts
+    (days served by different versions) are concatenated part by part."""
+    return frame if parts == 1 else frame.sort("as_of_date", "customer_id", maintain_order=True)
+
+
 def day_spans(start: date, end: date, rows_by_day: dict[date, int], span_rows: int) -> list[tuple[date, date]]:
     """[start, end] cut into consecutive spans covering every day (those without rows too), each
     holding at most `span_rows` rows unless a single day holds more."""
@@ -340,8 +348,9 @@ def _score_span(warehouse_path, home, start: date, end: date, horizons, reason_k
         if profile_version not in profile_versions:
             profile_parts.append(profiles)
             profile_versions.append(profile_version)
-    scores = pl.concat(score_parts, how="diagonal_relaxed")
-    clusters = pl.concat(cluster_parts, how="diagonal_relaxed")
+    del features, part  # the largest frame of the span: freed before the write
+    scores = _in_table_order(pl.concat(score_parts, how="diagonal_relaxed"), len(groups))
+    clusters = _in_table_order(pl.concat(cluster_parts, how="diagonal_relaxed"), len(groups))
     profiles = pl.concat(profile_parts, how="diagonal_relaxed")
     champions = by_day[days[-1]]
     profile_version = profile_versions[-1]
