@@ -35,6 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.dagster_runs import instance, latest_run, step_peaks, step_seconds, step_table  # noqa: E402
 from bench.harness import (  # noqa: E402
     GIB, Measured, customers_for, load_average, parse_count, run_measured, verdict,
 )
@@ -64,35 +65,6 @@ def segments(home: Path, *args: str, sample_every: float | None = None) -> Measu
 
 def run_days(home: Path, first: date, last: date, sample_every: float | None = None) -> Measured:
     return segments(home, "run", "--start", first.isoformat(), "--end", last.isoformat(), sample_every=sample_every)
-
-
-def instance(home: Path):
-    import dagster as dg
-    from dagster._core.instance.ref import InstanceRef
-
-    return dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home / "dagster")))
-
-
-def latest_run(home: Path) -> tuple[str, list[tuple[str, float]], list]:
-    """(run id, step seconds slowest first, event records) of the newest run under the home."""
-    with instance(home) as inst:
-        record = inst.get_run_records(limit=1)[0]
-        run_id = record.dagster_run.run_id
-        steps = sorted(step_seconds(inst, run_id).items(), key=lambda item: -item[1])
-        logs = inst.all_logs(run_id)
-    return run_id, steps, logs
-
-
-def step_seconds(inst, run_id: str) -> dict[str, float]:
-    """Seconds per step key of one run."""
-    return {stat.step_key: (stat.end_time or 0) - (stat.start_time or 0) for stat in inst.get_run_step_stats(run_id)}
-
-
-def step_peaks(home: Path, run_id: str, measured: Measured) -> dict[str, int]:
-    """Largest process RSS sampled while each step of the run ran (steps running side by side share it)."""
-    with instance(home) as inst:
-        stats = inst.get_run_step_stats(run_id)
-    return {s.step_key: measured.peak_between(s.start_time or 0, s.end_time or 0) for s in stats}
 
 
 def run_count(home: Path) -> int:
@@ -247,10 +219,9 @@ def check_bigday(args) -> bool:
         print(f"\nday {day}: {events:,} events, {active:,} active customers: {timed.seconds:.1f} s "
               f"({events / timed.seconds:,.0f} events/s), peak RSS {timed.peak_bytes / GIB:.2f} GiB "
               f"(DuckDB memory limit: {limit})")
-        print_steps("steps", steps, top=12)
-        top = sorted(peaks.items(), key=lambda item: -item[1])[:6]
-        print("  largest process while each step ran (sampled every second): "
-              + ", ".join(f"{step} {rss / GIB:.2f} GiB" for step, rss in top))
+        print("\nsteps, slowest first (events/s: the day's events over the step's seconds; peak RSS: the "
+              "largest process sampled every second while the step ran):")
+        print("\n".join(step_table(steps, peaks, events)))
         ok = timed.seconds < BIGDAY_SECONDS_MAX and timed.peak_bytes < BIGDAY_PEAK_MAX
         print(f"\ntarget: < {BIGDAY_SECONDS_MAX:.0f} s and < {BIGDAY_PEAK_MAX / GIB:.0f} GiB for 10 M events "
               f"(this run: {events / 1e6:.1f} M): {verdict(ok)}")
