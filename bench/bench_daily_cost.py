@@ -37,14 +37,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.dagster_runs import instance, latest_run, step_peaks, step_seconds, step_table  # noqa: E402
 from bench.harness import (  # noqa: E402
-    GIB, Measured, customers_for, load_average, parse_count, run_measured, verdict,
+    GIB, Measured, customers_for, load_average, parse_count, run_measured, segments, verdict,
 )
 from orchestration import run_plan  # noqa: E402
 from shop.duckdb_connection import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_ENV  # noqa: E402
 from orchestration.cadence import is_anchor  # noqa: E402
 from orchestration.partitions import landing_days  # noqa: E402
 
-SEGMENTS = Path(sys.executable).with_name("segments")
 HISTORY_RATIO_MAX = 1.2
 BIGDAY_SECONDS_MAX = 60.0
 BIGDAY_PEAK_MAX = 4 * GIB
@@ -53,14 +52,6 @@ DBT_STEPS = ("dbt_daily_models", "dbt_reference_models")
 # Day 2 of a new synthetic shop is busier than an average day (every customer is new): 340,340 events
 # and 32,731 active customers from 100,000 customers (seed 42), so 10 M events need ~2.9 M customers.
 BIGDAY_EVENTS_PER_CUSTOMER = 3.40
-
-
-def segments(home: Path, *args: str, sample_every: float | None = None) -> Measured:
-    measured = run_measured([str(SEGMENTS), *args], env={"SEGMENTS_HOME": str(home), "DAGSTER_HOME": None},
-                            sample_every=sample_every)
-    if "FAILED" in measured.stdout:
-        raise RuntimeError(f"segments {' '.join(args)} failed:\n{measured.stdout[-3000:]}")
-    return measured
 
 
 def run_days(home: Path, first: date, last: date, sample_every: float | None = None) -> Measured:

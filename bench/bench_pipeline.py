@@ -19,15 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.dagster_runs import latest_run, step_peaks, step_table  # noqa: E402
-from bench.harness import GIB, Measured, load_average, run_measured  # noqa: E402
-
-SEGMENTS = Path(sys.executable).with_name("segments")
-
-
-def run(home: Path, *args: str, sample_every: float | None = None) -> Measured:
-    return run_measured([str(SEGMENTS), *args], env={"SEGMENTS_HOME": str(home), "DAGSTER_HOME": None},
-                        sample_every=sample_every)
-
+from bench.harness import GIB, load_average, segments  # noqa: E402
 
 def count_events(home: Path) -> int:
     import duckdb
@@ -47,8 +39,8 @@ def main() -> None:
     home = args.home or Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     print(f"before: {load_average()}", flush=True)
     try:
-        generate = run(home, "generate", "--customers", str(args.customers), "--days", str(args.days), "--seed", str(args.seed))
-        pipeline = run(home, "run", "--all", sample_every=1.0)
+        generate = segments(home, "generate", "--customers", str(args.customers), "--days", str(args.days), "--seed", str(args.seed))
+        pipeline = segments(home, "run", "--all", sample_every=1.0)
         events = count_events(home)
         run_id, steps, _ = latest_run(home)
         print(f"shop: {args.customers:,} customers x {args.days} days = {events:,} events (home {home})")

@@ -91,6 +91,18 @@ def run_measured(cmd: list[str], env: dict[str, str | None] | None = None, cwd: 
     return Measured(seconds, usage.ru_maxrss * 1024, out, proc.returncode, samples)
 
 
+SEGMENTS = Path(sys.executable).with_name("segments")
+
+
+def segments(home: Path, *args: str, sample_every: float | None = None) -> Measured:
+    """`segments <args>` on `home` in a child process, measured; a run that reports a failed step raises."""
+    measured = run_measured([str(SEGMENTS), *args], env={"SEGMENTS_HOME": str(home), "DAGSTER_HOME": None},
+                            sample_every=sample_every)
+    if "FAILED" in measured.stdout:
+        raise RuntimeError(f"segments {' '.join(args)} failed:\n{measured.stdout[-3000:]}")
+    return measured
+
+
 def _sample_tree(root: int, every: float, samples: list[tuple[float, int]], done: threading.Event) -> None:
     page = os.sysconf("SC_PAGE_SIZE")
     while not done.wait(every):
