@@ -1,16 +1,15 @@
-"""The whole daily pipeline through Dagster on a tiny synthetic shop, in a temporary home."""
+"""The whole daily pipeline through Dagster on a tiny synthetic shop, in a temporary home.
 
-from datetime import date, timedelta
+Re-runs of a day, compared table by table with the clean run, are in test_idempotency.py."""
 
 import duckdb
 import pytest
 
-from tests.orchestration.conftest import SMALL_DAYS, SMALL_START, run_cli, table_snapshot
+from tests.orchestration.conftest import SMALL_DAYS, run_cli, table_snapshot
 from tests.shared_homes import copy_home
 
 pytestmark = pytest.mark.slow
 
-START = date.fromisoformat(SMALL_START)
 DAYS = SMALL_DAYS
 MARTS = (
     "staging.stg_events",
@@ -45,17 +44,6 @@ def test_the_run_builds_features_scores_clusters_and_segments_for_every_day(buil
     for name in ("purchase_propensity_30d", "churn_risk", "customer_lifetime_value", "discount_response",
                  "next_category", "behavioral_clusters"):
         assert name in listing and "champion" in listing
-
-
-def test_rerunning_a_day_leaves_every_table_identical(built_home):
-    warehouse = built_home / "warehouse.duckdb"
-    before = {t: table_snapshot(warehouse, t) for t in MARTS}
-    day = (START + timedelta(days=DAYS // 2)).isoformat()
-    run_cli(built_home, "run", "--start", day)
-    run_cli(built_home, "run", "--start", day)
-    after = {t: table_snapshot(warehouse, t) for t in MARTS}
-    for table in MARTS:
-        assert after[table] == before[table], f"{table} changed after re-running {day}"
 
 
 def test_cli_runs_are_in_the_home_dagster_instance(built_home):
