@@ -10,6 +10,9 @@ a synthetic DuckDB warehouse of the same size (kept in --workdir for reruns) and
 score_window (read, every served model, reason codes, clusters, writing the three tables) on a temp
 home, each beside its issue-6 target with PASS/MISS. The machine (cores, RAM) and its load average
 are printed first and last: on a shared machine the figures are only as good as the load allows.
+Before them, bench/calibration.py times the issue's own reference workloads on this machine; the
+training and scoring figures are also printed divided by those ratios, as an indication of what the
+reference machine would measure (the targets are judged on the figures measured here).
 The synthetic warehouse builder holds customers x days matrices in memory: 1 M customers x 150 days
 peaked above 17 GB RSS, so use --days 100 (or fewer) at 1 M.
 """
@@ -31,6 +34,7 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.calibration import Calibration, calibrate  # noqa: E402
 from ml.boosting import BoosterParams  # noqa: E402
 from ml.clustering import BehavioralClustering  # noqa: E402
 from ml.fallbacks import BGNBDValue  # noqa: E402
@@ -106,11 +110,13 @@ def main() -> None:
     n = args.customers
     params = BoosterParams(n_estimators=args.estimators)
     print(f"machine: {machine()}; {load()}")
+    calibration = calibrate()
+    print("\n".join(calibration.lines()))
     print(f"ml bench: {n:,} customers, up to {args.estimators} rounds, {params.max_depth=}")
     if not args.no_frames:
         frames_part(args, n, params)
     if args.end_to_end:
-        end_to_end(n, args.days, args.workdir)
+        end_to_end(n, args.days, args.workdir, calibration)
     print(f"peak RSS: {peak_rss_mb():,.0f} MB")
     print(f"machine: {machine()}; {load()}")
 
@@ -161,7 +167,7 @@ def frames_part(args, n: int, params: BoosterParams) -> None:
           small.height)
 
 
-def end_to_end(n: int, days: int, workdir: Path | None) -> None:
+def end_to_end(n: int, days: int, workdir: Path | None, calibration: Calibration) -> None:
     import json
 
     from ml import registry
@@ -193,6 +199,8 @@ def end_to_end(n: int, days: int, workdir: Path | None) -> None:
                 print(f"      {row['model_name']}: serve={row['serve']} promoted={row['promoted']} {row['key_metrics']}")
         print(f"  training, every family: {total:.1f} s  (target < {TRAINING_TARGET_S:.0f} s at 1 M customers) "
               f"{verdict(total < TRAINING_TARGET_S) if n >= 1_000_000 else 'n/a below 1 M customers'}")
+        print(f"      / XGBoost fit ratio x{calibration.fit_ratio:.1f} = {total / calibration.fit_ratio:.1f} s "
+              "on the reference machine (indicative)")
         score_window(path, home, end, end)  # first call compiles the reason-code walk (cached on disk)
         for mode in ("all", "none"):
             summary, seconds = timed(f"score_window, 1 day, reasons={mode}",
@@ -201,7 +209,8 @@ def end_to_end(n: int, days: int, workdir: Path | None) -> None:
             per_model = ", ".join(f"{k}={v:.2f}s" for k, v in summary["seconds"]["per_model"].items())
             rate = summary["rows"] / seconds
             print(f"      {summary['rows']:,} customers, {rate:,.0f} customers/s (target >= {SCORING_TARGET:,}) "
-                  f"{verdict(rate >= SCORING_TARGET)}")
+                  f"{verdict(rate >= SCORING_TARGET)}; x predict ratio {calibration.predict_ratio:.1f} = "
+                  f"{rate * calibration.predict_ratio:,.0f} customers/s on the reference machine (indicative)")
             print(f"      steps: {steps}")
             print(f"      per model (predictions + reason codes): {per_model}")
 
