@@ -120,6 +120,9 @@ def test_capped_sets_keep_an_equal_hash_sample_per_cutoff(synthetic_warehouse):
     assert capped.equals(purchase_training_set(path, plan, 150))
     joined = capped.join(full, on=["customer_id", "as_of_date"], suffix="_full")
     assert joined.height == capped.height and (joined["label_orders"] == joined["label_orders_full"]).all()
+    # the sampled rows are the full set's rows, every column, in (as_of_date, customer_id) order
+    keys = ["as_of_date", "customer_id"]
+    assert capped.equals(full.join(capped.select(keys), on=keys, how="semi").sort(keys).select(capped.columns))
     # a cap above every cutoff's size changes nothing
     assert purchase_training_set(path, plan, 10**9).equals(full)
 
