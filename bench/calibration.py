@@ -55,7 +55,7 @@ class Calibration:
 
     def lines(self) -> list[str]:
         return [
-            f"calibration (issue 6's reference workloads; ratio = this machine's time / the reference's):",
+            "calibration (issue 6's reference workloads; ratio = this machine's time / the reference's):",
             f"  XGBoost fit, {round(REFERENCE_FIT_ROWS * self.scale):,} rows, 200 trees, depth 6: "
             f"{self.fit_seconds:.2f} s (reference {REFERENCE_FIT_SECONDS * self.scale:.2f} s) -> x{self.fit_ratio:.1f}",
             f"  XGBoost predict: {self.predict_rows_per_s:,.0f} rows/s (reference {REFERENCE_PREDICT_ROWS_PER_S:,}) "

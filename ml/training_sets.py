@@ -147,18 +147,19 @@ def sampled_features(warehouse_path: str | Path, cutoffs, max_rows_per_cutoff: i
         return warehouse.query(
             con,
             f"""
-            with picked as (
+            with cutoffs as (select unnest(?::DATE[]) as as_of_date),
+            picked as (
                 select as_of_date, customer_id from {warehouse.FEATURES}
-                where as_of_date in (select unnest(?::DATE[]))
+                where as_of_date in (select as_of_date from cutoffs)
                 qualify row_number() over (partition by as_of_date order by hash(customer_id::VARCHAR, ?::BIGINT), customer_id)
                     <= ?::BIGINT
             )
             select features.* from {warehouse.FEATURES} as features
             semi join picked on picked.as_of_date = features.as_of_date and picked.customer_id = features.customer_id
-            where features.as_of_date in (select unnest(?::DATE[]))
+            where features.as_of_date in (select as_of_date from cutoffs)
             order by features.as_of_date, features.customer_id
             """,
-            [days, int(seed), int(max_rows_per_cutoff), days],
+            [days, int(seed), int(max_rows_per_cutoff)],
         )
 
 
