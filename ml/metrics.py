@@ -130,43 +130,60 @@ def qini_curve(y, treatment, uplift, n_points: int = 100) -> tuple[np.ndarray, n
     Q(k) = R_t(k) - R_c(k) * N_t(k) / N_c(k), at `n_points` evenly spaced fractions (plus 0)."""
     y = np.asarray(y, dtype=np.float64).ravel()
     t = np.asarray(treatment, dtype=np.float64).ravel()
-    u = np.asarray(uplift, dtype=np.float64).ravel()
-    order = np.argsort(-u, kind="stable")
-    y, t = y[order], t[order]
+    order = np.argsort(-np.asarray(uplift, dtype=np.float64).ravel(), kind="stable")
+    return _qini_curve_in_order(y[order], t[order], n_points)
+
+
+def _qini_curve_in_order(y: np.ndarray, t: np.ndarray, n_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """qini_curve of rows already in targeting order."""
     n_t = np.cumsum(t)
     n_c = np.cumsum(1 - t)
     r_t = np.cumsum(y * t)
     r_c = np.cumsum(y * (1 - t))
     with np.errstate(divide="ignore", invalid="ignore"):
         q = np.where(n_c > 0, r_t - r_c * n_t / np.maximum(n_c, 1), r_t)
-    idx = np.unique(np.linspace(0, len(y) - 1, min(n_points, len(y))).round().astype(int))
+    if n_points >= len(y):
+        idx = np.arange(len(y))  # every row: what the evenly spaced points give, without sorting them
+    else:
+        idx = np.unique(np.linspace(0, len(y) - 1, n_points).round().astype(int))
     fractions = np.concatenate([[0.0], (idx + 1) / len(y)])
     values = np.concatenate([[0.0], q[idx]])
     return fractions, values
 
 
-def qini_coefficient(y, treatment, uplift) -> float:
-    """Area between the Qini curve and the random-targeting line, per customer (0 = random)."""
-    y = np.asarray(y, dtype=np.float64)
-    if len(y) == 0:
-        return float("nan")
-    u = np.asarray(uplift, dtype=np.float64)
-    if np.all(u == u[0]):
-        return 0.0  # a constant score ranks nobody: the random line
-    fractions, values = qini_curve(y, treatment, uplift, n_points=len(y))
+def _qini_area_in_order(y: np.ndarray, t: np.ndarray) -> float:
+    fractions, values = _qini_curve_in_order(y, t, len(y))
     random_line = values[-1] * fractions
     return float(np.trapezoid(values - random_line, fractions) / len(y))
+
+
+def qini_coefficient(y, treatment, uplift) -> float:
+    """Area between the Qini curve and the random-targeting line, per customer (0 = random)."""
+    y = np.asarray(y, dtype=np.float64).ravel()
+    if len(y) == 0:
+        return float("nan")
+    u = np.asarray(uplift, dtype=np.float64).ravel()
+    if np.all(u == u[0]):
+        return 0.0  # a constant score ranks nobody: the random line
+    order = np.argsort(-u, kind="stable")
+    return _qini_area_in_order(y[order], np.asarray(treatment, dtype=np.float64).ravel()[order])
 
 
 def qini_noise_level(y, treatment, uplift, n_permutations: int = 50, quantile: float = 0.95, seed: int = 0) -> float:
     """The Qini the same scores reach against randomly permuted treatment labels (no real effect
     left): a candidate whose Qini does not exceed this quantile found nothing beyond chance."""
-    y = np.asarray(y, dtype=np.float64)
-    t = np.asarray(treatment, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64).ravel()
+    t = np.asarray(treatment, dtype=np.float64).ravel()
     if len(y) == 0:
         return float("nan")
+    u = np.asarray(uplift, dtype=np.float64).ravel()
     rng = np.random.default_rng(seed)
-    values = [qini_coefficient(y, rng.permutation(t), uplift) for _ in range(n_permutations)]
+    if np.all(u == u[0]):
+        return 0.0
+    # the targeting order depends on the scores alone: sorted once, not once per permutation
+    order = np.argsort(-u, kind="stable")
+    y_in_order = y[order]
+    values = [_qini_area_in_order(y_in_order, rng.permutation(t)[order]) for _ in range(n_permutations)]
     return float(np.quantile(values, quantile))
 
 

@@ -236,6 +236,9 @@ class LoggedVersion:
     run_id: str
 
 
+VERSION_TAGS = ("as_of_date", "training_window", "data_fingerprint", "code_version")
+
+
 def log_version(
     home,
     family: str,
@@ -299,16 +302,13 @@ def log_version(
                 signature=signature,
                 input_example=example_pd,
                 pip_requirements=pip_requirements(),
-                registered_model_name=name,
             )
             run_id = run.info.run_id
-    version = str(info.registered_model_version)
-    client.set_model_version_tag(name, version, "serve", kind)
-    client.set_model_version_tag(name, version, "family", family)
-    for key in ("as_of_date", "training_window", "data_fingerprint", "code_version"):
-        if tags and key in tags:
-            client.set_model_version_tag(name, version, key, str(tags[key]))
-    return LoggedVersion(name, version, run_id)
+            # registered with its tags in one call: a tag per call cost ~30 ms each on SQLite
+            version_tags = {"serve": kind, "family": family}
+            version_tags.update({key: str(tags[key]) for key in VERSION_TAGS if tags and key in tags})
+            registered = mlflow.register_model(info.model_uri, name, tags=version_tags)
+    return LoggedVersion(name, str(registered.version), run_id)
 
 
 def record_decision(home, logged: LoggedVersion, promote: bool, reason: str) -> None:

@@ -124,21 +124,28 @@ def feature_rows_by_day(path: str | Path, start: date, end: date) -> dict[date, 
     return {day: count for day, count in rows}
 
 
-def purchase_labels(path: str | Path, cutoffs: Iterable[date], horizon_days: int) -> pl.DataFrame:
+def purchase_labels(path: str | Path, cutoffs: Iterable[date], horizon_days: int,
+                    keys: pl.DataFrame | None = None) -> pl.DataFrame:
     """(customer_id, as_of_date=cutoff, orders, revenue) over (cutoff, cutoff + horizon]; customers
-    without purchases are absent (join and fill with 0)."""
+    without purchases are absent (join and fill with 0). `keys` (customer_id, as_of_date) limits the
+    labels to those snapshots: a sampled training set then aggregates only its own customers' days."""
     days = sorted(set(cutoffs))
     with read_only(path) as con:
         _require(con, DAILY)
+        cutoff_rows, matches = "select unnest(?::DATE[]) as cutoff", ""
+        if keys is not None:
+            con.register("_label_keys", keys.select(pl.col("customer_id").cast(pl.String), pl.col("as_of_date").cast(pl.Date)))
+            cutoff_rows = "select customer_id, as_of_date as cutoff from _label_keys where as_of_date in (select unnest(?::DATE[]))"
+            matches = "and a.customer_id::VARCHAR = c.customer_id"
         return query(
             con,
             f"""
-            with cutoffs as (select unnest(?::DATE[]) as cutoff)
+            with cutoffs as ({cutoff_rows})
             select a.customer_id, c.cutoff as as_of_date,
                    sum(coalesce(a.orders, 0))::DOUBLE as orders,
                    sum(coalesce(a.revenue, 0))::DOUBLE as revenue
             from cutoffs c
-            join {DAILY} a on a.activity_date > c.cutoff and a.activity_date <= c.cutoff + ?::INTEGER
+            join {DAILY} a on a.activity_date > c.cutoff and a.activity_date <= c.cutoff + ?::INTEGER {matches}
             group by all
             having sum(coalesce(a.orders, 0)) > 0
             """,

@@ -62,3 +62,22 @@ def test_qini_noise_level_separates_real_uplift_from_chance():
     score = sensitive + rng.random(n) * 0.1
     assert M.qini_coefficient(y_real, t, score) > M.qini_noise_level(y_real, t, score)
     assert M.qini_coefficient(y_none, t, score) < M.qini_noise_level(y_none, t, score, n_permutations=100, quantile=0.99)
+
+
+def test_qini_noise_level_is_the_quantile_of_the_permuted_qinis():
+    rng = np.random.default_rng(5)
+    n = 3000
+    y = (rng.random(n) < 0.2).astype(float)
+    t = (rng.random(n) < 0.5).astype(float)
+    score = rng.normal(size=n).round(1)  # ties: the targeting order must stay the stable one
+    permutations = np.random.default_rng(0)
+    direct = [M.qini_coefficient(y, permutations.permutation(t), score) for _ in range(20)]
+    assert M.qini_noise_level(y, t, score, n_permutations=20, quantile=0.9) == np.quantile(direct, 0.9)
+    assert M.qini_noise_level(y, t, np.full(n, 0.5)) == 0.0
+
+
+def test_a_qini_curve_with_more_points_than_rows_has_one_point_per_row():
+    y, t, u = np.array([1.0, 0, 1, 0]), np.array([1.0, 1, 0, 0]), np.array([0.4, 0.3, 0.2, 0.1])
+    fractions, values = M.qini_curve(y, t, u, n_points=10)
+    assert fractions.tolist() == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert values.tolist() == [0.0, 1.0, 1.0, -1.0, 0.0]  # Q(3) = 1 - 1 x 2 / 1

@@ -7,8 +7,8 @@ import pytest
 
 from ml import warehouse
 from ml.features import FeatureEncoder
-from ml.training_sets import (InsufficientHistory, eligible_cutoffs, plan_time_split, purchase_training_set,
-                              split_frames)
+from ml.training_sets import (InsufficientHistory, category_training_set, eligible_cutoffs, plan_time_split,
+                              purchase_training_set, split_frames)
 
 D0 = date(2025, 1, 1)
 
@@ -89,6 +89,10 @@ def test_labels_come_only_from_the_following_horizon(tiny_warehouse):
     direct = warehouse.purchase_labels(path, [D0 + timedelta(days=60)], 10)
     assert direct.filter(pl.col("customer_id") == "a")["orders"].to_list() == [2.0]  # day 60 excluded, 70 in, 71 out
     assert direct.filter(pl.col("customer_id") == "b").height == 0
+    # keys limit the labels to those snapshots, each with the label the unkeyed call gives it
+    keys = pl.DataFrame({"customer_id": ["a", "b", "a"], "as_of_date": days(60, 60, 90)})
+    keyed = warehouse.purchase_labels(path, [D0 + timedelta(days=60), D0 + timedelta(days=70)], 10, keys)
+    assert keyed.rows() == [("a", D0 + timedelta(days=60), 2.0, 20.0)]  # day 90 is no cutoff; b bought nothing
     row70 = frame.filter((pl.col("customer_id") == "a") & (pl.col("as_of_date") == D0 + timedelta(days=70)))
     assert row70["label_orders"][0] == 4.0  # day 71 is inside (70, 80]
     # features are the snapshot's own (frequency differs per as_of_date), one row per customer and cutoff
@@ -125,6 +129,14 @@ def test_capped_sets_keep_an_equal_hash_sample_per_cutoff(synthetic_warehouse):
     assert capped.equals(full.join(capped.select(keys), on=keys, how="semi").sort(keys).select(capped.columns))
     # a cap above every cutoff's size changes nothing
     assert purchase_training_set(path, plan, 10**9).equals(full)
+
+    buyers = category_training_set(path, plan)
+    capped_buyers = category_training_set(path, plan, 40)
+    assert capped_buyers.group_by("as_of_date").len()["len"].max() == 40
+    assert capped_buyers.equals(category_training_set(path, plan, 40))
+    assert capped_buyers.equals(buyers.join(capped_buyers.select(keys), on=keys, how="semi").sort(keys)
+                                .select(capped_buyers.columns))
+    assert buyers.select(pl.struct(keys).n_unique()).item() == buyers.height and buyers["next_category"].null_count() == 0
 
     class Ctx:
         config = {"max_rows_per_cutoff": 250_000, "max_training_rows": 400_000}
