@@ -13,6 +13,9 @@ are printed first and last: on a shared machine the figures are only as good as 
 Before them, bench/calibration.py times the issue's own reference workloads on this machine; the
 training and scoring figures are also printed divided by those ratios, as an indication of what the
 reference machine would measure (the targets are judged on the figures measured here).
+After scoring it counts the trees the served models walk for every customer and prints the rate their
+predictions alone could reach at the calibration's tree-row rate: a ceiling on scoring before any
+reading, encoding, reason codes or writing.
 The synthetic warehouse builder holds customers x days matrices in memory: 1 M customers x 150 days
 peaked above 17 GB RSS, so use --days 100 (or fewer) at 1 M.
 """
@@ -34,7 +37,8 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.calibration import Calibration, calibrate  # noqa: E402
+from bench.calibration import (REFERENCE_PREDICT_ROWS_PER_S, REFERENCE_TREES, Calibration,  # noqa: E402
+                               calibrate)
 from ml.boosting import BoosterParams  # noqa: E402
 from ml.clustering import BehavioralClustering  # noqa: E402
 from ml.fallbacks import BGNBDValue  # noqa: E402
@@ -171,7 +175,7 @@ def end_to_end(n: int, days: int, workdir: Path | None, calibration: Calibration
     import json
 
     from ml import registry
-    from ml.score import score_window
+    from ml.score import load_champions, score_window
     from ml.synthetic import build_synthetic_warehouse
     from ml.train import FAMILIES, train_family
 
@@ -213,6 +217,44 @@ def end_to_end(n: int, days: int, workdir: Path | None, calibration: Calibration
                   f"{rate * calibration.predict_ratio:,.0f} customers/s on the reference machine (indicative)")
             print(f"      steps: {steps}")
             print(f"      per model (predictions + reason codes): {per_model}")
+        print_prediction_ceiling(served_trees(load_champions(home)), calibration)
+
+
+def served_trees(champions: dict) -> dict[str, int]:
+    """Trees each served model walks for every customer: every XGBoost booster it holds, also inside
+    its dicts, lists and ml objects (e.g. the arms of an uplift learner)."""
+    import xgboost as xgb
+
+    def boosters(value, depth: int = 0) -> list:
+        if isinstance(value, xgb.Booster):
+            return [value]
+        if depth > 3:
+            return []
+        if isinstance(value, dict):
+            children = list(value.values())
+        elif isinstance(value, (list, tuple)):
+            children = list(value)
+        elif type(value).__module__.startswith("ml.") and hasattr(value, "__dict__"):
+            children = list(vars(value).values())
+        else:
+            return []
+        return [b for child in children for b in boosters(child, depth + 1)]
+
+    counts = {name: sum(len(b.get_dump()) for b in boosters(c.estimator)) for name, c in champions.items() if c}
+    return {name: trees for name, trees in counts.items() if trees}
+
+
+def print_prediction_ceiling(trees: dict[str, int], calibration: Calibration) -> None:
+    """Why the scoring target is out of reach: the trees served bound the rate before any other cost."""
+    total = sum(trees.values())
+    if not total:
+        return
+    here = calibration.prediction_ceiling(total)
+    reference = REFERENCE_PREDICT_ROWS_PER_S * REFERENCE_TREES / total
+    print(f"      served boosters: {total:,} trees ({', '.join(f'{n} {t}' for n, t in trees.items())}); "
+          f"their predictions alone, at the calibration's tree-row rate: at most {here:,.0f} customers/s here, "
+          f"{reference:,.0f} on the reference machine; {SCORING_TARGET:,}/s there allows "
+          f"{REFERENCE_PREDICT_ROWS_PER_S * REFERENCE_TREES / SCORING_TARGET:,.0f} trees in all")
 
 
 if __name__ == "__main__":

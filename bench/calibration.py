@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 REFERENCE_FIT_ROWS = 144_000
+REFERENCE_TREES = 200  # depth 6, in the fit and in the predictions
 REFERENCE_FIT_SECONDS = 0.9
 REFERENCE_PREDICT_ROWS_PER_S = 775_000
 REFERENCE_KMEANS_ROWS = 180_000
@@ -53,10 +54,17 @@ class Calibration:
     def kmeans_ratio(self) -> float:
         return self.kmeans_seconds / (REFERENCE_KMEANS_SECONDS * self.scale)
 
+    def prediction_ceiling(self, trees: int) -> float:
+        """Customers/s that predictions alone could reach with `trees` trees in all, at the tree-row rate
+        this machine showed (rows/s x REFERENCE_TREES). Approximate: deeper trees take longer to walk."""
+        if trees < 1:
+            raise ValueError(f"trees must be >= 1, got {trees}")
+        return self.predict_rows_per_s * REFERENCE_TREES / trees
+
     def lines(self) -> list[str]:
         return [
             "calibration (issue 6's reference workloads; ratio = this machine's time / the reference's):",
-            f"  XGBoost fit, {round(REFERENCE_FIT_ROWS * self.scale):,} rows, 200 trees, depth 6: "
+            f"  XGBoost fit, {round(REFERENCE_FIT_ROWS * self.scale):,} rows, {REFERENCE_TREES} trees, depth 6: "
             f"{self.fit_seconds:.2f} s (reference {REFERENCE_FIT_SECONDS * self.scale:.2f} s) -> x{self.fit_ratio:.1f}",
             f"  XGBoost predict: {self.predict_rows_per_s:,.0f} rows/s (reference {REFERENCE_PREDICT_ROWS_PER_S:,}) "
             f"-> x{self.predict_ratio:.1f}",
@@ -91,7 +99,7 @@ def calibrate(scale: float = 1.0) -> Calibration:
 
     X, y = planted_matrix(max(1_000, round(REFERENCE_FIT_ROWS * scale)))
     params = {"objective": "binary:logistic", "tree_method": "hist", "max_depth": 6, "verbosity": 0, "seed": 0}
-    fit_seconds, booster = _best(lambda: xgb.train(params, xgb.QuantileDMatrix(X, label=y), num_boost_round=200))
+    fit_seconds, booster = _best(lambda: xgb.train(params, xgb.QuantileDMatrix(X, label=y), num_boost_round=REFERENCE_TREES))
     booster.inplace_predict(X[:1_000])  # the first call sets up the predictor
     predict_seconds, _ = _best(lambda: booster.inplace_predict(X))
     customers, _ = planted_matrix(max(1_000, round(REFERENCE_KMEANS_ROWS * scale)), seed=1)

@@ -1,7 +1,7 @@
 import pytest
 
 from bench.calibration import (REFERENCE_FIT_SECONDS, REFERENCE_KMEANS_SECONDS, REFERENCE_PREDICT_ROWS_PER_S,
-                               Calibration, calibrate, planted_matrix)
+                               REFERENCE_TREES, Calibration, calibrate, planted_matrix)
 
 
 def test_ratios_compare_with_the_reference_figures_at_the_same_size():
@@ -14,6 +14,14 @@ def test_ratios_compare_with_the_reference_figures_at_the_same_size():
     small = Calibration(REFERENCE_FIT_SECONDS, REFERENCE_PREDICT_ROWS_PER_S, REFERENCE_KMEANS_SECONDS, scale=0.1)
     assert small.fit_ratio == pytest.approx(10.0) and small.kmeans_ratio == pytest.approx(10.0)
     assert "x2.0" in "\n".join(slower.lines())
+
+
+def test_the_prediction_ceiling_divides_the_tree_row_rate_by_the_trees_served():
+    reference = Calibration(REFERENCE_FIT_SECONDS, REFERENCE_PREDICT_ROWS_PER_S, REFERENCE_KMEANS_SECONDS)
+    assert reference.prediction_ceiling(REFERENCE_TREES) == REFERENCE_PREDICT_ROWS_PER_S
+    assert reference.prediction_ceiling(10 * REFERENCE_TREES) == pytest.approx(REFERENCE_PREDICT_ROWS_PER_S / 10)
+    with pytest.raises(ValueError):
+        reference.prediction_ceiling(0)
 
 
 def test_the_planted_label_is_learnable_and_reproducible():
