@@ -72,6 +72,25 @@ def test_multiclass_uses_each_rows_own_class_and_weights_combine():
     assert np.allclose(combined, expected, atol=1e-4)
 
 
+def test_multiclass_top_k_walks_rows_by_class_and_keeps_each_rows_own_numbers():
+    X, _, rng = _data(seed=3)
+    labels = rng.integers(0, 5, len(X))
+    labels[X[:, 0] > 1] = 0
+    model = _booster(X, labels.astype(np.float32), "multi:softprob", rounds=15, depth=4, num_class=5)
+    forest = saabas.booster_forest(model)
+    predicted = model.inplace_predict(X).argmax(axis=1)
+    index, value = saabas.top_k_contributions(forest, X, k=3, row_group=predicted)
+    dense = saabas.dense_contributions(forest, X, row_group=predicted)  # every row in its own place
+    assert np.array_equal(value, np.take_along_axis(dense, index, axis=1))  # the same sums, bit for bit
+    expected = np.argsort(-np.abs(dense), axis=1, kind="stable")[:, :3]
+    assert (index == expected).all()
+    theirs = _xgb_approx(model, X)[np.arange(len(X)), predicted, :-1]
+    assert np.allclose(value, np.take_along_axis(theirs, index, axis=1), atol=1e-4)
+    shuffled = rng.permutation(len(X))
+    again, again_value = saabas.top_k_contributions(forest, X[shuffled], k=3, row_group=predicted[shuffled])
+    assert np.array_equal(again, index[shuffled]) and np.array_equal(again_value, value[shuffled])
+
+
 def test_top_reason_mostly_agrees_with_exact_treeshap():
     X, y, _ = _data(n=3000)
     booster = _booster(X, y, rounds=80)
