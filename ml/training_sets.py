@@ -133,7 +133,7 @@ def sampled_features(warehouse_path: str | Path, cutoffs, max_rows_per_cutoff: i
             return warehouse.query(con, f"select * from {warehouse.FEATURES} limit 0")
         only_keys = ""
         if keys is not None:
-            con.register("_sample_keys", keys.select(pl.col("customer_id").cast(pl.String), pl.col("as_of_date").cast(pl.Date)))
+            warehouse.register_keys(con, "_sample_keys", keys)
             only_keys = ("semi join _sample_keys k on k.as_of_date = f.as_of_date "
                          "and k.customer_id = f.customer_id::VARCHAR")
         cap = ("qualify row_number() over (partition by f.as_of_date order by hash(f.customer_id::VARCHAR, ?::BIGINT), "

@@ -46,6 +46,11 @@ def query(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) 
     return frame.with_columns(pl.col(wide).cast(pl.Float64)) if wide else frame
 
 
+def register_keys(con: duckdb.DuckDBPyConnection, name: str, keys: pl.DataFrame) -> None:
+    """Register (customer_id, as_of_date) snapshot keys as a view `name`, typed as the marts type them."""
+    con.register(name, keys.select(pl.col("customer_id").cast(pl.String), pl.col("as_of_date").cast(pl.Date)))
+
+
 def _table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
     schema, table = qualified.split(".")
     rows = con.execute(
@@ -134,7 +139,7 @@ def purchase_labels(path: str | Path, cutoffs: Iterable[date], horizon_days: int
         _require(con, DAILY)
         cutoff_rows, matches = "select unnest(?::DATE[]) as cutoff", ""
         if keys is not None:
-            con.register("_label_keys", keys.select(pl.col("customer_id").cast(pl.String), pl.col("as_of_date").cast(pl.Date)))
+            register_keys(con, "_label_keys", keys)
             cutoff_rows = "select customer_id, as_of_date as cutoff from _label_keys where as_of_date in (select unnest(?::DATE[]))"
             matches = "and a.customer_id::VARCHAR = c.customer_id"
         return query(
