@@ -12,14 +12,18 @@
 {%- set string = api.Column.translate_type('string') -%}
 {%- set double = api.Column.translate_type('double') -%}
 
-with source as (
+{#- Each CTE below is read more than once, and DuckDB would otherwise hold such a CTE in memory whole
+    (10 M events: a 6.4 GB peak). Inlined, each reader scans the Parquet itself and reads only the
+    columns it needs (the duplicate check: three): a 2.7 GB peak, and no slower. -#}
+
+with source as not materialized (
 
     select * from {{ source('lake', 'events') }}
     where event_date between {{ window_min() }} and {{ window_max() }}
 
 ),
 
-typed as (
+typed as not materialized (
 
     select
         cast(event_id as {{ string }}) as event_id,
@@ -50,7 +54,7 @@ typed as (
 
 ),
 
-valid as materialized (
+valid as not materialized (
 
     -- The loader validated these already; staging still refuses what would break the marts.
     select * from typed
