@@ -17,9 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import shutil
-import subprocess
 import sys
 import time
 from datetime import date, timedelta
@@ -29,7 +27,7 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.harness import dbt_command, dbt_env, load_average  # noqa: E402
+from bench.harness import dbt_command, dbt_env, load_average, run_measured  # noqa: E402
 
 TARGET = "dbt_target_caps"
 HISTORY = "warehouse.dbt-day.duckdb"
@@ -76,11 +74,8 @@ def last_day(warehouse: Path) -> date:
 def compile_model(home: Path, day: date, seeds: int, related: int) -> str:
     variables = {"min_date": day.isoformat(), "max_date": day.isoformat(),
                  "recommendations_max_seed_products": seeds, "recommendations_related_per_product": related}
-    command = dbt_command(home, "compile", "--select", "customer_recommendations", "--vars", json.dumps(variables),
-                          target=TARGET)
-    done = subprocess.run(command, env={**os.environ, **dbt_env(home)}, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"dbt compile failed:\n{done.stdout[-3000:]}")
+    run_measured(dbt_command(home, "compile", "--select", "customer_recommendations", "--vars", json.dumps(variables),
+                             target=TARGET), env=dbt_env(home))
     return (home / TARGET / COMPILED).read_text()
 
 
