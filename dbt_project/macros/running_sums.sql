@@ -8,8 +8,10 @@
     min_date - 1 (a `baseline` CTE: visitor_key, <dimension>, horizon, metrics): those rows count
     from the window's first day only, the baseline carries on, and each day of activity before the
     window leaves on the day its horizon ends, so `recent` needs only folded_days(). Rows not
-    matching it are summed from their own days (recent must then hold the horizon's last days). -#}
-{% macro windowed_contributions(dimension, horizons, metrics, only_where={}, fold_where=none, exact=[]) -%}
+    matching it are summed from their own days (recent must then hold the horizon's last days).
+    `columns`: the (horizon, metric, column) running sums the `pivoted` CTE holds; by default
+    <metric>_<horizon>d for each metric of each horizon. -#}
+{% macro windowed_contributions(dimension, horizons, metrics, only_where={}, fold_where=none, exact=[], columns=none) -%}
 {%- set date = api.Column.translate_type('date') -%}
 contributions as (
 
@@ -54,7 +56,13 @@ segments as (
 
 ),
 
-{{ running_window_sums(dimension, metrics, exact) }}
+{%- if columns is none %}
+{%- set columns = [] %}
+{%- for horizon, wanted in horizons.items() %}
+{%- for metric in wanted %}{% do columns.append((horizon, metric, metric ~ '_' ~ horizon ~ 'd')) %}{% endfor %}
+{%- endfor %}
+{%- endif %}
+{{ running_window_sums(dimension, metrics, columns, exact) }}
 {%- endmacro %}
 
 {#- SQL condition: `column` is a day a folded window reads: the window's days, and the days before
@@ -66,15 +74,16 @@ segments as (
     {%- endfor %})
 {%- endmacro %}
 
-{#- Running totals per (customer, <dimension>, horizon) over the window's days, from the `segments`
-    CTE (rows valid from from_date until before to_date). Emits the CTEs changes, daily_changes,
-    days, running_changes and running (a one-day window: changes, and running = the changes): each
-    contribution enters on its first day in the window and leaves on its to_date, so the daily
+{#- Running totals per (customer, <dimension>) over the window's days, from the `segments` CTE
+    (rows valid from from_date until before to_date), as the CTE `pivoted`: customer_id, as_of_date,
+    <dimension> and one column per (horizon, metric, column) of `columns`, 0 where nothing counted.
+    Each contribution enters on its first day in the window and leaves on its to_date, so the daily
     values are running sums of changes (cost linear in the window, not in history). A key has rows
-    from its first change in the window on (earlier days would be 0).
+    from its first change in the window on (earlier days would be 0). Emits the CTEs changes, then
+    (a window of several days) daily_changes, days and running_changes.
     Shared by customer_category_features and customer_tag_features. `exact`: metrics (money) summed
     as decimals, so a folded total equals the one summed from each day. -#}
-{% macro running_window_sums(dimension, metrics, exact=[]) -%}
+{% macro running_window_sums(dimension, metrics, columns, exact=[]) -%}
 changes as (
 
     select
@@ -100,24 +109,31 @@ changes as (
 ),
 
 {% if window_is_one_day() -%}
-running as (
+pivoted as (
 
-    -- one day: every change falls on it, so a key's totals are the sum of its changes, which the
-    -- models' pivot (a sum per key and horizon) adds up without a grouping of its own here
-    select feature_key, {{ dimension }}, horizon, as_of_date, {{ metrics | join(', ') }}
+    -- one day: every change falls on it, so a key's totals are the sums of its changes
+    select
+        feature_key as customer_id, as_of_date, {{ dimension }},
+        {%- for horizon, metric, column in columns %}
+        coalesce(sum(case when horizon = {{ horizon }} then {{ metric }} end), 0) as {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from changes
+    group by feature_key, {{ dimension }}, as_of_date
 
 )
 {%- else -%}
 daily_changes as (
 
+    -- a row per key and change day, each horizon's metrics in their own columns (the pivot), so the
+    -- running totals take one window per key, not one per key and horizon, and expand one row per
+    -- key and day instead of one per horizon
     select
-        feature_key, {{ dimension }}, horizon, as_of_date,
-        {%- for metric in metrics %}
-        sum({{ metric }}) as {{ metric }}{{ ',' if not loop.last }}
+        feature_key, {{ dimension }}, as_of_date,
+        {%- for horizon, metric, column in columns %}
+        sum(case when horizon = {{ horizon }} then {{ metric }} end) as {{ column }}{{ ',' if not loop.last }}
         {%- endfor %}
     from changes
-    group by feature_key, {{ dimension }}, horizon, as_of_date
+    group by feature_key, {{ dimension }}, as_of_date
 
 ),
 
@@ -132,24 +148,24 @@ running_changes as (
     -- each key's running totals on its change days, and the next change day (the totals hold until
     -- then): window functions over the changes only, so the cost is linear in the changes
     select
-        feature_key, {{ dimension }}, horizon, as_of_date,
-        lead(as_of_date) over (partition by feature_key, {{ dimension }}, horizon order by as_of_date) as next_change_date,
-        {%- for metric in metrics %}
-        sum({{ metric }}) over key_days as {{ metric }}{{ ',' if not loop.last }}
+        feature_key, {{ dimension }}, as_of_date,
+        lead(as_of_date) over (partition by feature_key, {{ dimension }} order by as_of_date) as next_change_date,
+        {%- for horizon, metric, column in columns %}
+        sum({{ column }}) over key_days as {{ column }}{{ ',' if not loop.last }}
         {%- endfor %}
     from daily_changes
-    window key_days as (partition by feature_key, {{ dimension }}, horizon order by as_of_date rows between unbounded preceding and current row)
+    window key_days as (partition by feature_key, {{ dimension }} order by as_of_date rows between unbounded preceding and current row)
 
 ),
 
-running as (
+pivoted as (
 
     -- a row per key and window day from the key's first change on: each day takes the totals of
-    -- the last change on or before it
+    -- the last change on or before it (a horizon without a change yet is 0)
     select
-        running_changes.feature_key, running_changes.{{ dimension }}, running_changes.horizon, days.as_of_date,
-        {%- for metric in metrics %}
-        running_changes.{{ metric }}{{ ',' if not loop.last }}
+        running_changes.feature_key as customer_id, days.as_of_date, running_changes.{{ dimension }},
+        {%- for horizon, metric, column in columns %}
+        coalesce(running_changes.{{ column }}, 0) as {{ column }}{{ ',' if not loop.last }}
         {%- endfor %}
     from running_changes
     inner join days

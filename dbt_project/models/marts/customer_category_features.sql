@@ -68,23 +68,6 @@ baseline as (
 
 {{ windowed_contributions('category', horizons, metrics, fold_where='true' if fold else none, exact=['revenue']) }},
 
-pivoted as (
-
-    select
-        feature_key as customer_id,
-        as_of_date,
-        category,
-        {%- for horizon in horizons %}
-        {%- set outer_last = loop.last %}
-        {%- for metric in metrics %}
-        coalesce(sum(case when horizon = {{ horizon }} then {{ metric }} end), 0) as {{ metric }}_{{ horizon }}d{{ '' if outer_last and loop.last else ',' }}
-        {%- endfor %}
-        {%- endfor %}
-    from running
-    group by feature_key, as_of_date, category
-
-),
-
 active as (
 
     select

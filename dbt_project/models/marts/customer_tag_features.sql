@@ -108,23 +108,9 @@ recent as (
 
 ),
 
-{{ windowed_contributions('tag', horizons, metrics, only_tags) }},
-
-pivoted as (
-
-    select
-        feature_key as customer_id,
-        as_of_date,
-        tag,
-        coalesce(sum(case when horizon = 1 then product_views end), 0) as views_1d,
-        coalesce(sum(case when horizon = 7 then product_views end), 0) as views_7d,
-        coalesce(sum(case when horizon = 30 then product_views end), 0) as views_30d,
-        coalesce(sum(case when horizon = 90 then product_views end), 0) as views_90d,
-        coalesce(sum(case when horizon = 90 then orders end), 0) as orders_90d
-    from running
-    group by feature_key, as_of_date, tag
-
-),
+{{ windowed_contributions('tag', horizons, metrics, only_tags, columns=[
+    (1, 'product_views', 'views_1d'), (7, 'product_views', 'views_7d'), (30, 'product_views', 'views_30d'),
+    (90, 'product_views', 'views_90d'), (90, 'orders', 'orders_90d')]) }},
 
 active as (
 
