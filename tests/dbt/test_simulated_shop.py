@@ -74,6 +74,29 @@ def test_windows_folded_over_every_horizon_equal_one_window(tmp_path_factory):
     for table in FOLDED_MARTS:
         assert expected[table].height > 0 and table in actual
     assert_same_tables(actual, expected)
+    assert_category_picks_follow_category_features(expected)
+
+
+def assert_category_picks_follow_category_features(tables: dict[str, pl.DataFrame]) -> None:
+    """customer_features' top, second and trending categories, recomputed in polars from
+    customer_category_features: most viewed in 90 days (ties by category), and the largest rise of the
+    30-day share over the prior 60 days' (ties by category) when there were views before."""
+    interest = tables["marts.customer_category_features"].with_columns(
+        share_increase=pl.col("share_of_views_30d") - pl.col("share_of_views_prior_60d").fill_null(0))
+    key = ["customer_id", "as_of_date"]
+    viewed = (interest.filter(pl.col("views_90d") > 0).sort([*key, "views_90d", "category"], descending=[False, False, True, False])
+              .group_by(key).agg(top_category=pl.col("category").first(), top_category_share=pl.col("share_of_views_90d").first(),
+                                 second_category=pl.col("category").get(1, null_on_oob=True)))
+    had_views_before = interest.group_by(key).agg(prior=pl.col("views_prior_60d").sum()).filter(pl.col("prior") > 0)
+    trending = (interest.filter(pl.col("share_increase") > 0).join(had_views_before, on=key)
+                .sort([*key, "share_increase", "category"], descending=[False, False, True, False])
+                .group_by(key).agg(trending_category=pl.col("category").first(),
+                                   trending_category_ratio=pl.col("trend_ratio").first()))
+    columns = ["top_category", "top_category_share", "second_category", "trending_category", "trending_category_ratio"]
+    features = tables["marts.customer_features"].select(*key, *columns).sort(key)
+    expected = features.select(key).join(viewed, on=key, how="left").join(trending, on=key, how="left").select(features.columns)
+    assert features["trending_category"].drop_nulls().len() > 0 and features["second_category"].drop_nulls().len() > 0
+    assert_frame_equal(features, expected.sort(key), check_dtypes=False)
 
 
 def day(offset: int) -> str:

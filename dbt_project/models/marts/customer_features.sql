@@ -355,7 +355,7 @@ received as (
 
 ),
 
-category_ranks as (
+category_interest as (
 
     select
         customer_id,
@@ -364,14 +364,9 @@ category_ranks as (
         views_90d,
         orders_90d,
         share_of_views_90d,
+        views_prior_60d,
         trend_ratio,
-        share_of_views_30d - coalesce(share_of_views_prior_60d, 0) as share_increase,
-        sum(views_prior_60d) over (partition by customer_id, as_of_date) as views_prior_60d_all,
-        row_number() over (partition by customer_id, as_of_date order by views_90d desc, category) as view_rank,
-        row_number() over (
-            partition by customer_id, as_of_date
-            order by share_of_views_30d - coalesce(share_of_views_prior_60d, 0) desc nulls last, category
-        ) as trend_rank
+        share_of_views_30d - coalesce(share_of_views_prior_60d, 0) as share_increase
     from {{ ref('customer_category_features') }}
     where as_of_date between {{ window_min() }} and {{ window_max() }}
 
@@ -379,18 +374,25 @@ category_ranks as (
 
 categories as (
 
+    -- per customer and day: the most viewed categories (views desc, then category) and the one whose
+    -- share rose most (a trend needs an earlier period to compare with). One grouping keeps the first
+    -- rows by a sort key (min_by with create_sort_key orders exactly like the order by it spells
+    -- out), instead of ranking every (customer, day, category) row in windows
+    {%- set by_views = "create_sort_key(views_90d, 'DESC NULLS LAST', category, 'ASC NULLS LAST')" %}
+    {%- set by_trend = "create_sort_key(share_increase, 'DESC NULLS LAST', category, 'ASC NULLS LAST')" %}
     select
         customer_id,
         as_of_date,
-        max(case when view_rank = 1 and views_90d > 0 then category end) as top_category,
-        max(case when view_rank = 1 and views_90d > 0 then share_of_views_90d end) as top_category_share,
-        max(case when view_rank = 2 and views_90d > 0 then category end) as second_category,
+        min_by(category, {{ by_views }}) filter (where views_90d > 0) as top_category,
+        arg_min_null(share_of_views_90d, {{ by_views }}) filter (where views_90d > 0) as top_category_share,
+        min_by(category, {{ by_views }}, 2) filter (where views_90d > 0)[2] as second_category,
         count(case when views_90d > 0 then 1 end) as n_categories_viewed,
         count(case when orders_90d > 0 then 1 end) as n_categories_purchased,
-        -- a trend needs an earlier period to compare with
-        max(case when trend_rank = 1 and share_increase > 0 and views_prior_60d_all > 0 then category end) as trending_category,
-        max(case when trend_rank = 1 and share_increase > 0 and views_prior_60d_all > 0 then trend_ratio end) as trending_category_ratio
-    from category_ranks
+        case when sum(views_prior_60d) > 0
+             then min_by(category, {{ by_trend }}) filter (where share_increase > 0) end as trending_category,
+        case when sum(views_prior_60d) > 0
+             then arg_min_null(trend_ratio, {{ by_trend }}) filter (where share_increase > 0) end as trending_category_ratio
+    from category_interest
     group by customer_id, as_of_date
 
 ),
