@@ -62,10 +62,11 @@
     {%- for metric in wanted %}{% do columns.update({metric: metric ~ '_' ~ horizon ~ 'd'}) %}{% endfor -%}
     {%- do snapshot_columns.update({horizon: columns}) -%}
 {%- endfor -%}
-{#- (horizon, snapshot column, metric) for each running sum the snapshot holds: lifetime totals, then windows -#}
+{#- (horizon, metric, snapshot column) for each running sum the snapshot holds, lifetime totals first; the
+    same shape as running_window_sums' `columns` -#}
 {%- set pivot_columns = [] -%}
 {%- for horizon, columns in snapshot_columns.items() -%}
-    {%- for metric, column in columns.items() %}{% do pivot_columns.append((horizon, column, metric)) %}{% endfor -%}
+    {%- for metric, column in columns.items() %}{% do pivot_columns.append((horizon, metric, column)) %}{% endfor -%}
 {%- endfor -%}
 {%- set fold = is_incremental() and has_snapshot_before_window(this) -%}
 {#- a one-day window (every daily run): each key's changes are its totals, pivoted straight from them -#}
@@ -221,7 +222,7 @@ daily_changes as (
         max(case when horizon = 0 then last_seen_date end) as last_seen_date,
         max(case when horizon = 0 then last_purchase_date end) as last_purchase_date,
         max(case when horizon = 0 then country_key end) as country_key,
-        {%- for horizon, column, metric in pivot_columns %}
+        {%- for horizon, metric, column in pivot_columns %}
         sum(case when horizon = {{ horizon }} then {{ 'cast(' ~ metric ~ ' as decimal(38, 6))' if metric in money else metric }} end) as {{ column }}{{ ',' if not loop.last }}
         {%- endfor %}
     from changes
@@ -248,7 +249,7 @@ running_changes as (
         max(last_seen_date) over key_days as last_seen_date,
         max(last_purchase_date) over key_days as last_purchase_date,
         max(country_key) over key_days as country_key,
-        {%- for horizon, column, metric in pivot_columns %}
+        {%- for horizon, metric, column in pivot_columns %}
         {%- if metric in money %}
         cast(sum({{ column }}) over key_days as {{ double }}) as {{ column }}{{ ',' if not loop.last }}
         {%- else %}
@@ -269,7 +270,7 @@ pivoted as (
         running_changes.feature_key as customer_id, days.as_of_date,
         running_changes.first_seen_date, running_changes.last_seen_date,
         running_changes.last_purchase_date, running_changes.country_key,
-        {%- for horizon, column, metric in pivot_columns %}
+        {%- for horizon, metric, column in pivot_columns %}
         coalesce(running_changes.{{ column }}, 0) as {{ column }}{{ ',' if not loop.last }}
         {%- endfor %}
     from running_changes
@@ -289,7 +290,7 @@ pivoted as (
         max(case when horizon = 0 then last_seen_date end) as last_seen_date,
         max(case when horizon = 0 then last_purchase_date end) as last_purchase_date,
         max(case when horizon = 0 then country_key end) as country_key,
-        {%- for horizon, column, metric in pivot_columns %}
+        {%- for horizon, metric, column in pivot_columns %}
         coalesce({{ horizon_sum(horizon, metric, metric in money) }}, 0) as {{ column }}{{ ',' if not loop.last }}
         {%- endfor %}
     from changes
